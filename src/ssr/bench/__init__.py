@@ -1,0 +1,1 @@
+"""Benchmarks: protocols -> LR sets -> method runs -> tables and figure grids."""

@@ -1,0 +1,99 @@
+"""Upscaling methods that `ssr bench` and `ssr upscale` can run, by name.
+
+Classical: nearest, bicubic (MATLAB imresize, the field's baseline), lanczos (Pillow, float),
+bicubic+usm (bicubic, then unsharp mask: out = up + 0.8 (up - G_sigma * up), sigma = scale / 2).
+`spandrel:PATH` loads any .pth/.safetensors SR model that spandrel recognises (needs the optional
+torchvision stack: `scripts/setup.sh --peers`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from PIL import Image
+from scipy.ndimage import gaussian_filter
+
+from ssr.errors import ConfigError, UnavailableError
+from ssr.imresize import imresize
+
+CLASSICAL = ("nearest", "bicubic", "lanczos", "bicubic+usm")
+
+
+@dataclass
+class Method:
+    """A named function LR (H, W, C) float [0, 1] -> SR (sH, sW, C)."""
+
+    name: str
+    upscale: Callable[[np.ndarray, int], np.ndarray]
+    scale: int | None = None  # fixed scale of a loaded model, None = any
+
+
+def _pil_resize(image: np.ndarray, scale: int, resample: Image.Resampling) -> np.ndarray:
+    h, w, c = image.shape
+    planes = [np.asarray(Image.fromarray(np.ascontiguousarray(image[..., i], np.float32), "F").resize(
+        (w * scale, h * scale), resample)) for i in range(c)]
+    return np.clip(np.stack(planes, axis=2), 0, 1)
+
+
+def nearest(image: np.ndarray, scale: int) -> np.ndarray:
+    return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
+
+
+def bicubic(image: np.ndarray, scale: int) -> np.ndarray:
+    return np.clip(imresize(image, scale=scale), 0, 1).astype(np.float32)
+
+
+def lanczos(image: np.ndarray, scale: int) -> np.ndarray:
+    return _pil_resize(image, scale, Image.Resampling.LANCZOS)
+
+
+def bicubic_usm(image: np.ndarray, scale: int, amount: float = 0.8) -> np.ndarray:
+    up = imresize(image, scale=scale)
+    sigma = scale / 2
+    blurred = np.stack([gaussian_filter(up[..., c], sigma, mode="reflect") for c in range(up.shape[2])], axis=2)
+    return np.clip(up + amount * (up - blurred), 0, 1).astype(np.float32)
+
+
+def load_spandrel(path: Path) -> Method:
+    """A spandrel-loadable SR checkpoint as a method; its descriptor fixes the scale."""
+    path = Path(path)
+    if not path.is_file():
+        raise UnavailableError(f"model file not found: {path}")
+    try:
+        import spandrel
+    except Exception as exc:  # ImportError, or torchvision's operator error on the CPU-only torch
+        raise UnavailableError(
+            f"spandrel cannot be imported ({type(exc).__name__}); install the optional stack with "
+            "`bash scripts/setup.sh --peers`") from None
+    try:
+        descriptor = spandrel.ModelLoader(device="cpu").load_from_file(str(path))
+    except Exception as exc:
+        raise UnavailableError(f"{path}: not a model spandrel can load ({exc})") from None
+    if not isinstance(descriptor, spandrel.ImageModelDescriptor):
+        raise UnavailableError(f"{path}: {descriptor.architecture.name} is not a single-image SR model")
+    descriptor.eval()
+
+    def run(image: np.ndarray, scale: int) -> np.ndarray:
+        if scale != descriptor.scale:
+            raise ConfigError(f"{path.name} is a x{descriptor.scale} model, asked for x{scale}")
+        rgb = np.repeat(image, 3, axis=2) if image.shape[2] == 1 and descriptor.input_channels == 3 else image
+        tensor = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).float()[None]
+        with torch.no_grad():
+            out = descriptor(tensor)[0].clamp(0, 1).numpy().transpose(1, 2, 0)
+        return out.astype(np.float32)
+
+    return Method(f"spandrel:{path.name}", run, descriptor.scale)
+
+
+def make_method(spec: str) -> Method:
+    """Resolve a method name from the command line."""
+    table = {"nearest": nearest, "bicubic": bicubic, "lanczos": lanczos, "bicubic+usm": bicubic_usm}
+    if spec in table:
+        return Method(spec, table[spec])
+    if spec.startswith("spandrel:"):
+        return load_spandrel(Path(spec.split(":", 1)[1]))
+    raise ConfigError(f"unknown method '{spec}' (one of {', '.join(CLASSICAL)}, spandrel:PATH)")

@@ -1,0 +1,218 @@
+"""The `ssr` command: upscale | degrade | eval | bench | example | info.
+
+User errors (bad files, options, data) print `ssr: <one line>` and exit 2; an unexpected internal
+error prints one line too and exits 1 (set SSR_DEBUG=1 for the traceback). Results go to stdout,
+progress and warnings to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ssr import __version__
+from ssr.errors import ConfigError, SsrError
+from ssr.io import DEFAULT_MAX_PIXELS
+from ssr.progress import set_quiet
+
+
+def _overrides(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ConfigError(f"--set expects KEY=VALUE, got '{pair}'")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _threads(value: int | None) -> None:
+    if value:
+        import torch
+
+        torch.set_num_threads(value)
+
+
+def cmd_upscale(args: argparse.Namespace) -> int:
+    from ssr.bench.methods import make_method
+    from ssr.upscale import run_upscale
+
+    _threads(args.threads)
+    method = make_method(args.method)
+    scale = args.scale if args.scale else (method.scale or 4)
+    written, failures = run_upscale(args.inputs, args.output, method, scale, recursive=args.recursive,
+                                    overwrite=args.overwrite, max_pixels=args.max_pixels)
+    for failure in failures:
+        print(f"ssr: {failure}", file=sys.stderr)
+    print(f"upscaled {written} image(s) x{scale} with {method.name}" + (f", {len(failures)} failed" if failures else ""))
+    return 2 if failures else 0
+
+
+def cmd_degrade(args: argparse.Namespace) -> int:
+    from ssr.degradation.build import build_set
+
+    manifest = build_set(args.protocol, args.scale, args.seed, Path(args.hr_dir), Path(args.out_dir),
+                         depth_dir=Path(args.depth_dir) if args.depth_dir else None,
+                         overrides=_overrides(args.set), overwrite=args.overwrite)
+    print(f"wrote {len(manifest['images'])} LR image(s) ({args.protocol} x{args.scale}, seed {args.seed}) "
+          f"and {Path(args.out_dir) / 'manifest.json'}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from ssr.metrics.evaluate import eval_table, evaluate_dirs, write_eval
+
+    rows, columns, reasons = evaluate_dirs(Path(args.sr), Path(args.hr), args.scale, with_niqe=not args.no_niqe,
+                                           with_perceptual=not args.no_perceptual)
+    print(eval_table(rows, columns), end="")
+    for name, reason in reasons.items():
+        print(f"{name}: unavailable ({reason})")
+    prefix = Path(args.out) if args.out else Path(args.sr).with_name(Path(args.sr).name + "_metrics")
+    write_eval(rows, columns, prefix)
+    print(f"wrote {prefix.with_suffix('.csv')} and {prefix.with_suffix('.json')}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from ssr.bench.runner import run_bench
+
+    _threads(args.threads)
+    result = run_bench(args.protocol, Path(args.hr), args.method or ["nearest", "bicubic", "lanczos", "bicubic+usm"],
+                       args.scale, Path(args.out), seed=args.seed,
+                       depth_dir=Path(args.depth_dir) if args.depth_dir else None,
+                       overrides=_overrides(args.set), cache_dir=Path(args.cache) if args.cache else None,
+                       with_perceptual=not args.no_perceptual)
+    print(result["table"], end="")
+    print(f"wrote {Path(args.out) / 'table.md'}, results.json, per_image.csv, figure.png")
+    return 0
+
+
+def cmd_example(args: argparse.Namespace) -> int:
+    from ssr.example import run_example
+
+    print(run_example(Path(args.out), overwrite=args.overwrite))
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import importlib.util
+    import platform
+
+    import torch
+
+    from ssr.metrics.niqe import niqe_params_path
+    from ssr.paths import CACHE_DIR, REPO_ROOT, data_root
+
+    device = "cuda (" + torch.cuda.get_device_name(0) + ")" if torch.cuda.is_available() else "cpu"
+    weights_dir = REPO_ROOT / "weights"
+    weights = sorted(p.name for p in weights_dir.glob("*.safetensors")) if weights_dir.is_dir() else []
+    optional = {}
+    for name in ("spandrel", "stlpips_pytorch", "pyiqa", "cv2"):
+        optional[name] = "installed" if importlib.util.find_spec(name) else "not installed"
+    lines = [
+        f"ssr {__version__}",
+        f"python {platform.python_version()}, torch {torch.__version__}",
+        f"device: {device}; threads: {torch.get_num_threads()}",
+        f"weights: {', '.join(weights) if weights else 'none yet (classical methods only)'} ({weights_dir})",
+        f"data root: {data_root() or 'not found (set SSR_DATA)'}",
+        f"NIQE parameters: {niqe_params_path() or 'not found (set SSR_NIQE_PARAMS); NIQE unavailable'}",
+        f"cache: {CACHE_DIR}",
+        "optional: " + ", ".join(f"{k} {v}" for k, v in optional.items()),
+    ]
+    print("\n".join(lines))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ssr", description="Blind super-resolution of real photographs "
+                                     "with spatially variant, depth-informed blur.")
+    parser.add_argument("--version", action="version", version=f"ssr {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or status lines")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("upscale", help="upscale image files, folders or globs",
+                       description="Upscale images. Outputs default to NAME_x{scale}.png beside each input.")
+    p.add_argument("inputs", nargs="+", help="image files, folders or glob patterns")
+    p.add_argument("-o", "--output", help="output file (one input) or folder")
+    p.add_argument("--scale", type=int, choices=(2, 4), help="upscaling factor (default: the model's, else 4)")
+    p.add_argument("--method", default="bicubic", help="bicubic (default), lanczos, nearest, bicubic+usm, spandrel:PATH")
+    p.add_argument("-r", "--recursive", action="store_true", help="walk folders recursively")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never inputs)")
+    p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger inputs")
+    p.set_defaults(func=cmd_upscale)
+
+    p = sub.add_parser("degrade", help="make a reproducible LR set from HR images",
+                       description="Degrade HR images with a benchmark protocol; writes lr/, hr/, meta/ and manifest.json.")
+    p.add_argument("hr_dir", help="folder of HR images (protocol real: City100 NNNH/NNNL pairs)")
+    p.add_argument("out_dir", help="output folder")
+    p.add_argument("--protocol", required=True, choices=("sv", "dof", "real"))
+    p.add_argument("--scale", type=int, default=4, choices=(2, 4))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--depth-dir", help="depth maps for protocol dof (paired by name, else by sorted order)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a protocol setting")
+    p.add_argument("--overwrite", action="store_true", help="rebuild a non-empty output folder")
+    p.set_defaults(func=cmd_degrade)
+
+    p = sub.add_parser("eval", help="PSNR/SSIM/NIQE (+perceptual) of SR images against HR",
+                       description="Evaluate SR images (matched to HR by file stem); prints a table, writes CSV/JSON.")
+    p.add_argument("--sr", required=True, help="folder of SR images")
+    p.add_argument("--hr", required=True, help="folder of HR images")
+    p.add_argument("--scale", type=int, required=True, help="scale factor (also the crop border)")
+    p.add_argument("--out", help="output prefix for .csv/.json (default: <SR>_metrics)")
+    p.add_argument("--no-niqe", action="store_true")
+    p.add_argument("--no-perceptual", action="store_true", help="skip ST-LPIPS/pyiqa metrics")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("bench", help="benchmark methods on a protocol (table + figure)",
+                       description="Build or reuse a protocol's LR set, run methods, write table.md, results.json, figure.png.")
+    p.add_argument("--protocol", required=True, choices=("sv", "dof", "real"))
+    p.add_argument("--hr", required=True, help="folder of HR images")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--scale", type=int, default=4, choices=(2, 4))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--method", action="append", help="repeatable; default: nearest, bicubic, lanczos, bicubic+usm")
+    p.add_argument("--depth-dir", help="depth maps for protocol dof")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a protocol setting")
+    p.add_argument("--cache", help="cache folder for LR sets (default ~/.cache/ssr)")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--no-perceptual", action="store_true")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("example", help="run the main job on the bundled example photo",
+                       description="Degrade the bundled photo (dof x4, seed 0), upscale it, print metrics.")
+    p.add_argument("--out", default="example_out", help="output folder (default: example_out)")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_example)
+
+    p = sub.add_parser("info", help="versions, device, threads, weights and data paths")
+    p.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    set_quiet(args.quiet)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except SsrError as exc:
+        print(f"ssr: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("ssr: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line, with a way to get the details
+        if os.environ.get("SSR_DEBUG"):
+            raise
+        print(f"ssr: internal error: {type(exc).__name__}: {exc} (SSR_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""`ssr upscale`: resolve inputs and outputs, run a method on each file, write results safely.
+
+Inputs may be files, folders (optionally recursive) or glob patterns. Outputs: `-o FILE` for one
+input, `-o FOLDER` for many, or NAME_x{scale}.png beside each input by default. Every output path is
+checked before any work starts (an existing file needs --overwrite; an input is never replaced).
+Alpha is upscaled separately with bicubic and re-attached; 16-bit sources give 16-bit outputs where
+the format allows. A file that fails is reported in one line and the rest go on; the exit code says.
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ssr.bench.methods import Method, bicubic
+from ssr.errors import DataError, ImageWriteError, SsrError
+from ssr.io import FORMATS, is_image_path, list_images, read_image, write_image
+from ssr.progress import progress, say
+
+
+@dataclass
+class Job:
+    source: Path
+    target: Path
+
+
+def expand_inputs(inputs: list[str], recursive: bool) -> list[Path]:
+    files: list[Path] = []
+    for text in inputs:
+        path = Path(text)
+        if path.is_dir():
+            images, skipped = list_images(path, recursive)
+            for other in skipped:
+                say(f"warning: skipping non-image file {other}")
+            files += images
+        elif path.exists():
+            files.append(path)
+        elif any(ch in text for ch in "*?["):
+            matches = sorted(Path(p) for p in glob.glob(text, recursive=recursive) if Path(p).is_file())
+            if not matches:
+                raise DataError(f"no files match '{text}'")
+            for other in (m for m in matches if not is_image_path(m)):
+                say(f"warning: skipping non-image file {other}")
+            files += [m for m in matches if is_image_path(m)]
+        else:
+            raise DataError(f"{text}: no such file or folder")
+    if not files:
+        raise DataError("no input images")
+    return files
+
+
+def plan(files: list[Path], output: str | None, scale: int, overwrite: bool) -> list[Job]:
+    """Decide every output path up front and refuse conflicts before any pixel is computed."""
+    out = Path(output) if output else None
+    single_file_out = out is not None and out.suffix.lower() in FORMATS and not out.is_dir()
+    if single_file_out and len(files) > 1:
+        raise DataError(f"-o {out} names one file but there are {len(files)} inputs; give a folder")
+    jobs = []
+    for source in files:
+        if single_file_out:
+            target = out
+        elif out is not None:
+            target = out / f"{source.stem}.png"
+        else:
+            target = source.with_name(f"{source.stem}_x{scale}.png")
+        jobs.append(Job(source, target))
+    targets = [job.target.resolve() for job in jobs]
+    if len(set(targets)) != len(targets):
+        raise DataError("two inputs would write the same output name; use separate folders")
+    sources = {f.resolve() for f in files}
+    for job in jobs:
+        if job.target.resolve() in sources:
+            raise ImageWriteError(f"{job.target}: refusing to replace an input file")
+        if job.target.exists() and not overwrite:
+            raise ImageWriteError(f"{job.target}: exists (pass --overwrite to replace it)")
+    return jobs
+
+
+def upscale_file(job: Job, method: Method, scale: int, overwrite: bool, max_pixels: int,
+                 protected: set[Path]) -> None:
+    loaded = read_image(job.source, max_pixels=max_pixels)
+    sr = method.upscale(loaded.pixels, scale)
+    alpha = None
+    if loaded.alpha is not None:
+        alpha = bicubic(loaded.alpha[..., None], scale)[..., 0]
+    job.target.parent.mkdir(parents=True, exist_ok=True)
+    write_image(job.target, np.clip(sr, 0, 1), alpha, bit_depth=loaded.bit_depth, overwrite=overwrite,
+                protected=protected)
+
+
+def run_upscale(inputs: list[str], output: str | None, method: Method, scale: int, *, recursive: bool,
+                overwrite: bool, max_pixels: int) -> tuple[int, list[str]]:
+    """Returns (number written, one-line error per failed file)."""
+    files = expand_inputs(inputs, recursive)
+    jobs = plan(files, output, scale, overwrite)
+    protected = {f.resolve() for f in files}
+    failures, written = [], 0
+    for job in progress(jobs, "upscale"):
+        try:
+            upscale_file(job, method, scale, overwrite, max_pixels, protected)
+            written += 1
+        except SsrError as exc:
+            failures.append(str(exc))
+    return written, failures
