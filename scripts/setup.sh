@@ -12,7 +12,7 @@ fi
 PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 if [ "${1:-}" = "--peers" ]; then
   "${PIP[@]}" torch==2.14.1 torchvision==0.29.1
-  "${PIP[@]}" spandrel stlpips-pytorch
+  "${PIP[@]}" spandrel stlpips-pytorch ipython torchsummary  # stlpips imports the last two undeclared
 elif ! .venv/bin/python -c "import torch" 2>/dev/null; then
   "${PIP[@]}" torch==2.13.0
 fi

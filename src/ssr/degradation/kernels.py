@@ -8,7 +8,8 @@ Parameterisation (all lengths in HR pixels):
   plateau: 1 / (1 + q^beta), q = [x y] Cov^-1 [x y]^T (the Real-ESRGAN families).
 * Defocus disk: pillbox of `radius` with a one-pixel linear anti-aliased edge; radius is clamped to
   at least 0.75 so the disk always covers its centre tap even when shifted by half a pixel.
-* Linear motion: a segment of `length` at `angle` (radians), one pixel wide, anti-aliased.
+* Linear motion: a segment of `length` pixels at `angle` (radians, counter-clockwise from +x),
+  one pixel wide, anti-aliased; length 0 is the identity.
 * `offset` (dy, dx) moves the continuous kernel centre relative to the central tap; protocols use
   it to centre an even-scale kernel between HR pixels (see apply.py).
 Every kernel is normalised to sum to exactly 1 (to float rounding).
@@ -98,7 +99,9 @@ def motion_kernels(size: int, length, angle, *, offset=(0.0, 0.0), dtype=torch.f
                    device=None) -> torch.Tensor:
     """(N, size*size) linear-motion kernels: a centred segment of `length` pixels at `angle`."""
     y, x = tap_grid(size, offset, dtype, device)
-    half = _as_batch(length, dtype, device).clamp_min(0.0) / 2
+    # the segment's core stops half a pixel short of each end; the 1-pixel anti-aliased profile
+    # adds it back, so a horizontal motion of length L covers exactly L taps
+    half = (_as_batch(length, dtype, device) / 2 - 0.5).clamp_min(0.0)
     angle = _as_batch(angle, dtype, device)
     ux, uy = torch.cos(angle), -torch.sin(angle)  # image y points down
     along = torch.maximum(torch.minimum(x * ux + y * uy, half), -half)

@@ -1,0 +1,125 @@
+"""The command line as a user meets it: help, upscale, errors, eval, info, example."""
+
+import hashlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import save_png, smooth_image
+from ssr.cli import build_parser, main
+from ssr.io import read_image, write_image
+
+
+def run(args):
+    return main(["--quiet", *map(str, args)])
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("command", ["upscale", "degrade", "eval", "bench", "example", "info"])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: ssr " + command in capsys.readouterr().out
+
+
+def test_console_script_runs(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "ssr.cli", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "upscale" in result.stdout
+
+
+def test_upscale_file_then_refuse_to_overwrite(tmp_path, capsys):
+    source = save_png(tmp_path / "photo.png", smooth_image(0, 20, 24))
+    before = digest(source)
+    assert run(["upscale", source]) == 0
+    out = tmp_path / "photo_x4.png"
+    assert read_image(out).pixels.shape == (80, 96, 3)
+    assert run(["upscale", source]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"ssr: {out}: exists (pass --overwrite to replace it)"]
+    assert run(["upscale", source, "--overwrite", "-o", out, "--method", "lanczos", "--scale", "2"]) == 0
+    assert read_image(out).pixels.shape == (40, 48, 3)
+    assert digest(source) == before
+    assert run(["upscale", source, "-o", source, "--overwrite"]) == 2
+    assert "refusing to replace an input file" in capsys.readouterr().err
+    assert digest(source) == before
+
+
+@pytest.mark.parametrize("name,payload,message", [
+    ("empty.png", b"", "file is empty"),
+    ("corrupt.jpg", b"\xff\xd8\xff\xe0 definitely not a jpeg", "corrupt"),
+    ("truncated.png", None, "truncated"),
+    ("notes.gif", b"GIF89a", "unsupported file type"),
+])
+def test_bad_inputs_give_one_line_and_no_output(tmp_path, capsys, name, payload, message):
+    if payload is None:
+        payload = write_image(tmp_path / "full.png", smooth_image(0, 40, 40)).read_bytes()[:250]
+    bad = tmp_path / name
+    bad.write_bytes(payload)
+    out_dir = tmp_path / "out"
+    assert run(["upscale", bad, "-o", out_dir]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ssr: ") and message in err[0] and "Traceback" not in err[0]
+    assert not out_dir.exists() or not any(out_dir.iterdir())
+    assert bad.read_bytes() == payload
+
+
+def test_folder_upscale_skips_other_files_and_keeps_alpha_and_depth(tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    save_png(folder / "a.png", smooth_image(0, 16, 16))
+    rng = np.random.default_rng(0)
+    write_image(folder / "b.png", rng.random((12, 10, 3)), rng.random((12, 10)), bit_depth=16)
+    (folder / "readme.txt").write_text("not an image")
+    assert main(["upscale", str(folder), "-o", str(tmp_path / "out"), "--scale", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "skipping non-image file" in captured.err and "upscaled 2 image(s)" in captured.out
+    b = read_image(tmp_path / "out" / "b.png")
+    assert b.bit_depth == 16 and b.alpha is not None and b.pixels.shape == (24, 20, 3)
+
+
+def test_unknown_method_and_missing_model_are_one_line(tmp_path, capsys):
+    source = save_png(tmp_path / "p.png", smooth_image(0, 16, 16))
+    assert run(["upscale", source, "--method", "magic"]) == 2
+    assert "unknown method 'magic'" in capsys.readouterr().err
+    assert run(["upscale", source, "--method", f"spandrel:{tmp_path / 'none.pth'}"]) == 2
+    assert "model file not found" in capsys.readouterr().err
+
+
+def test_eval_writes_tables(tmp_path, capsys):
+    hr_dir, sr_dir = tmp_path / "hr", tmp_path / "sr"
+    hr_dir.mkdir(), sr_dir.mkdir()
+    for i in range(2):
+        hr = smooth_image(i, 50, 42)
+        save_png(hr_dir / f"im{i}.png", hr)
+        save_png(sr_dir / f"im{i}.png", np.clip(hr + 0.02, 0, 1)[:48, :40])  # mod-crop x4 of 50x42
+    assert run(["eval", "--sr", sr_dir, "--hr", hr_dir, "--scale", "4", "--no-perceptual"]) == 0
+    out = capsys.readouterr().out
+    assert "| mean |" in out and (tmp_path / "sr_metrics.csv").exists() and (tmp_path / "sr_metrics.json").exists()
+
+
+def test_eval_size_mismatch_is_explained(tmp_path, capsys):
+    (tmp_path / "hr").mkdir(), (tmp_path / "sr").mkdir()
+    save_png(tmp_path / "hr" / "a.png", smooth_image(0, 40, 40))
+    save_png(tmp_path / "sr" / "a.png", smooth_image(0, 20, 20))
+    assert run(["eval", "--sr", tmp_path / "sr", "--hr", tmp_path / "hr", "--scale", "4"]) == 2
+    assert "SR is 20x20 but HR" in capsys.readouterr().err
+
+
+def test_info_and_example(tmp_path, capsys):
+    assert run(["info"]) == 0
+    assert "torch" in capsys.readouterr().out
+    assert run(["example", "--out", tmp_path / "ex"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("example coffee: dof x4 seed 0") and "PSNR-Y" in line
+    assert read_image(tmp_path / "ex" / "sr" / "coffee_bicubic.png").pixels.shape == (400, 600, 3)
+
+
+def test_parser_rejects_unknown_options():
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["upscale", "x.png", "--sclae", "4"])
