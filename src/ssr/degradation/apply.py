@@ -55,8 +55,8 @@ class KernelField(Protocol):
 
     size: int
 
-    def weights(self, geometry: Geometry, row0: int, row1: int) -> torch.Tensor:
-        """(row1 - row0, lr_w, size*size) float tensor, each row summing to 1."""
+    def weights(self, geometry: Geometry, row0: int, row1: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        """(row1 - row0, lr_w, size*size) tensor of `dtype`, each row summing to 1."""
 
 
 def pad_hr(x: torch.Tensor, pad: int) -> torch.Tensor:
@@ -93,7 +93,7 @@ def blur_downsample(hr: torch.Tensor, field: KernelField, scale: int,
     step = rows_per_chunk(hr.shape[0], geometry, chunk_elements)
     for row0 in range(0, geometry.lr_h, step):
         row1 = min(row0 + step, geometry.lr_h)
-        weights = field.weights(geometry, row0, row1).to(hr.dtype)  # (rows, lr_w, k*k)
+        weights = field.weights(geometry, row0, row1, hr.dtype)  # (rows, lr_w, k*k)
         neighbourhoods = patches(padded, geometry, row0, row1)  # (C, k*k, rows, lr_w)
         out[:, row0:row1] = torch.einsum("ckrw,rwk->crw", neighbourhoods, weights)
     return out

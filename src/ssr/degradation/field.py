@@ -96,22 +96,23 @@ class GridField:
         """Per-LR-pixel interpolated quantities (what a kernel estimator is trained to predict)."""
         return {k: _interpolate(v, lr_h, lr_w, row0, row1) for k, v in self._node_channels().items()}
 
-    def kernels_for(self, maps: dict[str, np.ndarray], offset: tuple[float, float]) -> torch.Tensor:
+    def kernels_for(self, maps: dict[str, np.ndarray], offset: tuple[float, float],
+                    dtype: torch.dtype = torch.float64) -> torch.Tensor:
         """(N, size*size) kernels from flattened per-pixel maps."""
-        flat = {k: torch.from_numpy(np.ascontiguousarray(v).reshape(-1)) for k, v in maps.items()}
+        flat = {k: torch.from_numpy(np.ascontiguousarray(v).reshape(-1)).to(dtype) for k, v in maps.items()}
         if self.family in GAUSSIAN_SHAPES:
-            return K.kernels_from_covariance(self.size, flat["c_xx"], flat["c_xy"], flat["c_yy"],
-                                             shape=self.family, beta=flat.get("beta", 1.0), offset=offset)
+            return K.kernels_from_covariance(self.size, flat["c_xx"], flat["c_xy"], flat["c_yy"], shape=self.family,
+                                             beta=flat.get("beta", 1.0), offset=offset, dtype=dtype)
         if self.family == "disk":
-            return K.disk_kernels(self.size, flat["radius"], offset=offset)
+            return K.disk_kernels(self.size, flat["radius"], offset=offset, dtype=dtype)
         length = torch.sqrt(flat["mx"] ** 2 + flat["my"] ** 2)
         angle = 0.5 * torch.atan2(flat["my"], flat["mx"])
-        return K.motion_kernels(self.size, length, angle, offset=offset)
+        return K.motion_kernels(self.size, length, angle, offset=offset, dtype=dtype)
 
-    def weights(self, geometry: Geometry, row0: int, row1: int) -> torch.Tensor:
+    def weights(self, geometry: Geometry, row0: int, row1: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
         maps = self.pixel_maps(geometry.lr_h, geometry.lr_w, row0, row1)
         offset = (geometry.offset, geometry.offset)
-        return self.kernels_for(maps, offset).view(row1 - row0, geometry.lr_w, -1)
+        return self.kernels_for(maps, offset, dtype).view(row1 - row0, geometry.lr_w, -1)
 
     def to_dict(self) -> dict:
         return {"family": self.family, "size": self.size,
@@ -151,7 +152,7 @@ class DefocusField:
     aperture: float
     size: int
     occlusion: bool = True
-    _padded: torch.Tensor | None = dataclass_field(default=None, repr=False)
+    _padded: dict = dataclass_field(default_factory=dict, repr=False)
 
     @property
     def max_radius(self) -> float:
@@ -165,26 +166,27 @@ class DefocusField:
         a, s = geometry.anchor, geometry.scale
         return self.radius_map()[a::s, a::s][:geometry.lr_h, :geometry.lr_w]
 
-    def _maps(self, geometry: Geometry) -> torch.Tensor:
-        if self._padded is None or self._padded.shape[-2:] != (
-                geometry.lr_h * geometry.scale + 2 * geometry.pad, geometry.lr_w * geometry.scale + 2 * geometry.pad):
+    def _maps(self, geometry: Geometry, dtype: torch.dtype) -> torch.Tensor:
+        """Padded (depth, radius) at HR size, built once per geometry and dtype (not per chunk)."""
+        key = (geometry, dtype)
+        if key not in self._padded:
             h, w = geometry.lr_h * geometry.scale, geometry.lr_w * geometry.scale
             stack = np.stack([self.depth[:h, :w], self.radius_map()[:h, :w]]).astype(np.float64)
-            self._padded = pad_hr(torch.from_numpy(stack), geometry.pad)
-        return self._padded
+            self._padded = {key: pad_hr(torch.from_numpy(stack), geometry.pad).to(dtype)}
+        return self._padded[key]
 
-    def weights(self, geometry: Geometry, row0: int, row1: int) -> torch.Tensor:
-        maps = self._maps(geometry)
+    def weights(self, geometry: Geometry, row0: int, row1: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        maps = self._maps(geometry, dtype)
         neighbourhood = patches(maps, geometry, row0, row1)  # (2, k*k, rows, lr_w)
         centre = self.size * self.size // 2
         depth_q, radius_q = neighbourhood[0], neighbourhood[1]
         depth_p, radius_p = depth_q[centre], radius_q[centre]
         offset = (geometry.offset, geometry.offset)
-        disks = K.disk_kernels(self.size, radius_p.reshape(-1), offset=offset)  # (N, k*k)
+        disks = K.disk_kernels(self.size, radius_p.reshape(-1), offset=offset, dtype=dtype)  # (N, k*k)
         disks = disks.view(row1 - row0, geometry.lr_w, -1)
         if not self.occlusion:
             return disks
-        ty, tx = K.tap_grid(self.size, offset)
+        ty, tx = K.tap_grid(self.size, offset, dtype)
         distance = torch.sqrt(ty * ty + tx * tx)  # (k*k,)
         nearer = depth_q > depth_p[None] + 1e-6
         reaches = distance[:, None, None] <= radius_q + 0.5
