@@ -100,3 +100,16 @@ def test_writes_are_atomic_and_never_replace_inputs(tmp_path):
     with pytest.raises(ImageWriteError, match="cannot write"):
         write_image(tmp_path / "x.gif", smooth_image(1, 10, 10))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png"]  # no temporary files left behind
+
+
+def test_zero_sized_png_is_refused(tmp_path):
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 0, 10, 8, 2, 0, 0, 0)  # width 0
+    (tmp_path / "zero.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+    with pytest.raises(ImageReadError):
+        read_image(tmp_path / "zero.png")
