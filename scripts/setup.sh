@@ -1,19 +1,31 @@
 #!/usr/bin/env bash
-# Set up ssr in .venv/ (ignored by git): the pinned CPU torch wheel, then ssr itself with test extras.
-#   bash scripts/setup.sh           # base: torch==2.13.0 (CPU wheel; a bare `torch` would pull a multi-GB CUDA build)
-#   bash scripts/setup.sh --peers   # + spandrel and ST-LPIPS, which need torchvision; PyPI's torchvision does not
-#                                   #   load beside the 2.13.0 CPU wheel, so this switches to torch 2.14.1 + torchvision 0.29.1
+# Set up ssr in a virtual environment (default .venv/, ignored by git): the pinned CPU torch wheel,
+# then ssr itself with its test extras.
+#   bash scripts/setup.sh                  # base: torch==2.13.0 CPU wheel (a bare `torch` pulls a multi-GB CUDA build)
+#   bash scripts/setup.sh --peers          # + spandrel models and the ST-LPIPS metric. Both need torchvision, and
+#                                          #   PyPI's torchvision does not load beside the 2.13.0 CPU wheel, so this
+#                                          #   uses torch 2.14.1 + torchvision 0.29.1 instead (~5.5 GB)
+#   bash scripts/setup.sh --venv DIR ...   # another environment folder (CI keeps the peers stack apart)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON_BIN="${PYTHON:-python3}"
-if [ ! -x .venv/bin/python ]; then
-  "$PYTHON_BIN" -m venv .venv
+VENV=.venv
+PEERS=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --peers) PEERS=1 ;;
+    --venv) VENV="$2"; shift ;;
+    *) echo "setup.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ ! -x "$VENV/bin/python" ]; then
+  "${PYTHON:-python3}" -m venv "$VENV"
 fi
-PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
-if [ "${1:-}" = "--peers" ]; then
+PIP=("$VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
+if [ "$PEERS" = 1 ]; then
   "${PIP[@]}" torch==2.14.1 torchvision==0.29.1
   "${PIP[@]}" spandrel stlpips-pytorch ipython torchsummary  # stlpips imports the last two undeclared
-elif ! .venv/bin/python -c "import torch" 2>/dev/null; then
+elif ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
   "${PIP[@]}" torch==2.13.0
 fi
 "${PIP[@]}" -e ".[test]"

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import smooth_image
+from conftest import skip_without_peers, smooth_image
 from ssr.bench import runner
 from ssr.bench.memory import PeakMemory
 from ssr.bench.methods import bicubic, bicubic_usm, lanczos, make_method, nearest
@@ -53,12 +53,13 @@ def test_peak_memory_sees_a_large_allocation():
     assert peak.delta_bytes > 48 * 2**20
 
 
+@pytest.mark.peers
 def test_spandrel_model_from_disk(tmp_path):
     try:
         import torch
         from spandrel.architectures.Compact import Compact as SRVGGNetCompact
     except Exception as exc:  # spandrel imports torchvision, which the CPU torch wheel cannot load
-        pytest.skip(f"spandrel unavailable here ({type(exc).__name__}); `bash scripts/setup.sh --peers` enables it")
+        skip_without_peers(f"spandrel unavailable here ({type(exc).__name__})")
     torch.manual_seed(0)
     model = SRVGGNetCompact(num_in_ch=3, num_out_ch=3, num_feat=8, num_conv=2, upscale=4)
     path = tmp_path / "tiny_compact_x4.pth"
@@ -78,12 +79,22 @@ def test_perceptual_columns_are_real_or_unavailable():
     metrics = PerceptualMetrics(names=("ST-LPIPS", "MUSIQ"))
     ref = smooth_image(0, 64, 64)
     noisy = np.clip(ref + np.random.default_rng(0).normal(0, 0.1, ref.shape), 0, 1).astype(np.float32)
-    slight = np.clip(ref + np.random.default_rng(0).normal(0, 0.02, ref.shape), 0, 1).astype(np.float32)
     scores = metrics.score(noisy, ref)
     for name in ("ST-LPIPS", "MUSIQ"):
         assert (scores[name] is None) == (name in metrics.unavailable)
-    if "ST-LPIPS" in metrics.scorers:  # with `scripts/setup.sh --peers`: the shipped shift-tolerant weights
-        assert metrics.score(ref, ref)["ST-LPIPS"] == pytest.approx(0, abs=1e-6)
-        assert scores["ST-LPIPS"] > metrics.score(slight, ref)["ST-LPIPS"] > 0
-    else:
+    if "ST-LPIPS" not in metrics.scorers:
         assert "package missing" in metrics.unavailable["ST-LPIPS"]
+
+
+@pytest.mark.peers
+def test_st_lpips_from_the_shipped_weights():
+    from ssr.metrics.perceptual import PerceptualMetrics
+
+    metrics = PerceptualMetrics(names=("ST-LPIPS",))
+    if "ST-LPIPS" not in metrics.scorers:
+        skip_without_peers(f"ST-LPIPS unavailable ({metrics.unavailable['ST-LPIPS']})")
+    ref = smooth_image(0, 64, 64)
+    noisy = np.clip(ref + np.random.default_rng(0).normal(0, 0.1, ref.shape), 0, 1).astype(np.float32)
+    slight = np.clip(ref + np.random.default_rng(0).normal(0, 0.02, ref.shape), 0, 1).astype(np.float32)
+    assert metrics.score(ref, ref)["ST-LPIPS"] == pytest.approx(0, abs=1e-6)
+    assert metrics.score(noisy, ref)["ST-LPIPS"] > metrics.score(slight, ref)["ST-LPIPS"] > 0
