@@ -123,3 +123,13 @@ def test_info_and_example(tmp_path, capsys):
 def test_parser_rejects_unknown_options():
     with pytest.raises(SystemExit):
         build_parser().parse_args(["upscale", "x.png", "--sclae", "4"])
+
+
+def test_huge_output_is_refused_before_work(tmp_path, capsys):
+    source = save_png(tmp_path / "p.png", smooth_image(0, 40, 50))
+    assert run(["upscale", source, "--max-output-pixels", "10000"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"ssr: {source}: output would be 200x160 = 32000 pixels (limit 10000 pixels; raise it with --max-output-pixels)"]
+    assert run(["upscale", source, "--max-pixels", "100"]) == 2
+    assert "too large" in capsys.readouterr().err
+    assert not (tmp_path / "p_x4.png").exists()

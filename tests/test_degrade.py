@@ -85,3 +85,11 @@ def test_refuses_to_write_into_a_non_empty_folder(hr_folder, tmp_path, capsys):
     assert run(["degrade", "--protocol", "sv", hr_folder, tmp_path / "o"]) == 2
     assert "not empty" in capsys.readouterr().err
     assert (tmp_path / "o" / "keep.txt").read_text() == "mine"
+
+
+def test_a_bad_image_leaves_no_partial_set(hr_folder, tmp_path, capsys):
+    (hr_folder / "zz_broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    assert run(["degrade", "--protocol", "sv", hr_folder, tmp_path / "out"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "zz_broken.png" in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hr"]  # no out/, no hidden staging folder

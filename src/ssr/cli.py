@@ -15,6 +15,7 @@ from pathlib import Path
 from ssr import __version__
 from ssr.errors import ConfigError, SsrError
 from ssr.io import DEFAULT_MAX_PIXELS
+from ssr.upscale import DEFAULT_MAX_OUTPUT_PIXELS
 from ssr.progress import set_quiet
 
 
@@ -43,7 +44,8 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     method = make_method(args.method)
     scale = args.scale if args.scale else (method.scale or 4)
     written, failures = run_upscale(args.inputs, args.output, method, scale, recursive=args.recursive,
-                                    overwrite=args.overwrite, max_pixels=args.max_pixels)
+                                    overwrite=args.overwrite, max_pixels=args.max_pixels,
+                                    max_output_pixels=args.max_output_pixels)
     for failure in failures:
         print(f"ssr: {failure}", file=sys.stderr)
     print(f"upscaled {written} image(s) x{scale} with {method.name}" + (f", {len(failures)} failed" if failures else ""))
@@ -141,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-r", "--recursive", action="store_true", help="walk folders recursively")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never inputs)")
     p.add_argument("--threads", type=int, help="CPU threads for torch")
-    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger inputs")
+    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger inputs (pixels)")
+    p.add_argument("--max-output-pixels", type=int, default=DEFAULT_MAX_OUTPUT_PIXELS,
+                   help="refuse inputs whose output would be larger (pixels; default 256 MP)")
     p.set_defaults(func=cmd_upscale)
 
     p = sub.add_parser("degrade", help="make a reproducible LR set from HR images",

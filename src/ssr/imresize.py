@@ -39,12 +39,20 @@ def _contributions(in_length: int, out_length: int, scale: float, antialiasing: 
     return weights[:, keep], indices[:, keep]
 
 
+CHUNK_ELEMENTS = 4_000_000  # gathered values per chunk (~32 MB in float64): memory stays bounded
+
+
 def _resize_axis(image: np.ndarray, axis: int, out_length: int, scale: float, antialiasing: bool) -> np.ndarray:
     weights, indices = _contributions(image.shape[axis], out_length, scale, antialiasing)
     moved = np.moveaxis(image, axis, 0)
-    gathered = moved[indices]  # (out, taps, ...)
-    shape = weights.shape + (1,) * (moved.ndim - 1)
-    out = (gathered * weights.reshape(shape)).sum(axis=1)
+    rest = moved.shape[1:]
+    out = np.empty((out_length,) + rest, dtype=np.float64)
+    per_row = weights.shape[1] * int(np.prod(rest, dtype=np.int64))
+    step = max(1, CHUNK_ELEMENTS // max(per_row, 1))
+    for start in range(0, out_length, step):
+        stop = min(start + step, out_length)
+        w = weights[start:stop].reshape(weights[start:stop].shape + (1,) * len(rest))
+        out[start:stop] = (moved[indices[start:stop]] * w).sum(axis=1)
     return np.moveaxis(out, 0, axis)
 
 

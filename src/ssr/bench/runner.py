@@ -13,9 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import shutil
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
@@ -67,16 +65,7 @@ def obtain_set(protocol: str, scale: int, seed: int, hr_dir: Path, depth_dir: Pa
     if _set_is_intact(folder):
         say(f"reusing LR set {folder}")
         return folder
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
-    try:
-        build_set(protocol, scale, seed, hr_dir, staging, depth_dir=depth_dir, overrides=overrides, overwrite=True)
-        if folder.exists():
-            shutil.rmtree(folder)
-        staging.rename(folder)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+    build_set(protocol, scale, seed, hr_dir, folder, depth_dir=depth_dir, overrides=overrides, overwrite=True)
     return folder
 
 

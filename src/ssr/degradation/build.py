@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -69,11 +72,32 @@ def field_maps(record: dict, depth: np.ndarray | None, hr_shape: tuple[int, int]
     return {k: v.astype(np.float32) for k, v in maps.items()}
 
 
-def _prepare_out(out_dir: Path, overwrite: bool) -> None:
+def _check_out(out_dir: Path, overwrite: bool) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DataError(f"{out_dir}: exists and is not a folder")
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise DataError(f"{out_dir}: output folder is not empty (pass --overwrite to rebuild it)")
-    for sub in ("lr", "hr", "meta"):
-        (out_dir / sub).mkdir(parents=True, exist_ok=True)
+
+
+@contextmanager
+def _staging(out_dir: Path):
+    """Build the whole set in a hidden sibling folder, then swap it in: all or nothing."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    try:
+        for sub in ("lr", "hr", "meta"):
+            (staging / sub).mkdir()
+        yield staging
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+            out_dir.rename(old / "set")
+            staging.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.rename(out_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _real_pairs(hr_dir: Path) -> list[tuple[str, Path, Path]]:
@@ -102,39 +126,41 @@ def build_set(protocol: str, scale: int, seed: int, hr_dir: Path, out_dir: Path,
     if protocol == "dof" and depth_dir is None:
         raise DataError("protocol 'dof' needs depth: pass --depth-dir with one depth map per image "
                         "(no monocular depth estimator is installed yet)")
-    entries: list[dict] = []
+    _check_out(out_dir, overwrite)
     if protocol == "real":
         pairs = _real_pairs(hr_dir)
-        _prepare_out(out_dir, overwrite)
-        for name, high, low in progress(pairs, "degrade real"):
-            hr_image, lr_image = read_image(high), read_image(low)
-            hr = mod_crop(hr_image.pixels, scale)
-            lr = _box_reduce(mod_crop(lr_image.pixels, scale), scale)
-            entries.append(_write_entry(out_dir, name, hr, lr, hr_image.bit_depth, None, {}))
     else:
         images, _ = list_images(hr_dir)
         if not images:
             raise DataError(f"{hr_dir}: no images found")
         depth_files = match_depth_files(images, Path(depth_dir)) if protocol == "dof" else {}
-        _prepare_out(out_dir, overwrite)
-        for path in progress(images, f"degrade {protocol}"):
-            loaded = read_image(path)
-            hr = mod_crop(loaded.pixels, scale)
-            rng = P.image_rng(seed, path.stem)
-            depth = None
-            if protocol == "dof":
-                depth = mod_crop(_depth_for(depth_files[path], loaded.pixels.shape[:2]), scale)
-                record = P.sample_dof(rng, scale, settings, depth)
-            else:
-                record = P.sample_sv(rng, scale, settings)
-            lr = render(record, hr, depth).lr
-            arrays = field_maps(record, depth, hr.shape[:2])
-            if depth is not None:
-                arrays["depth"] = depth.astype(np.float32)
-            entries.append(_write_entry(out_dir, path.stem, hr, lr, loaded.bit_depth, record, arrays))
-    manifest = {"protocol": protocol, "scale": scale, "seed": seed, "settings": dataclasses.asdict(settings),
-                "ssr_version": ssr.__version__, "images": entries}
-    write_json(out_dir / "manifest.json", manifest)
+    entries: list[dict] = []
+    with _staging(out_dir) as stage:
+        if protocol == "real":
+            for name, high, low in progress(pairs, "degrade real"):
+                hr_image, lr_image = read_image(high), read_image(low)
+                hr = mod_crop(hr_image.pixels, scale)
+                lr = _box_reduce(mod_crop(lr_image.pixels, scale), scale)
+                entries.append(_write_entry(stage, name, hr, lr, hr_image.bit_depth, None, {}))
+        else:
+            for path in progress(images, f"degrade {protocol}"):
+                loaded = read_image(path)
+                hr = mod_crop(loaded.pixels, scale)
+                rng = P.image_rng(seed, path.stem)
+                depth = None
+                if protocol == "dof":
+                    depth = mod_crop(_depth_for(depth_files[path], loaded.pixels.shape[:2]), scale)
+                    record = P.sample_dof(rng, scale, settings, depth)
+                else:
+                    record = P.sample_sv(rng, scale, settings)
+                lr = render(record, hr, depth).lr
+                arrays = field_maps(record, depth, hr.shape[:2])
+                if depth is not None:
+                    arrays["depth"] = depth.astype(np.float32)
+                entries.append(_write_entry(stage, path.stem, hr, lr, loaded.bit_depth, record, arrays))
+        manifest = {"protocol": protocol, "scale": scale, "seed": seed, "settings": dataclasses.asdict(settings),
+                    "ssr_version": ssr.__version__, "images": entries}
+        write_json(stage / "manifest.json", manifest)
     return manifest
 
 
