@@ -20,7 +20,7 @@ def digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize("command", ["upscale", "degrade", "eval", "bench", "example", "info"])
+@pytest.mark.parametrize("command", ["upscale", "degrade", "eval", "bench", "train", "example", "info"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])

@@ -91,6 +91,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from ssr.train.config import load_config
+    from ssr.train.trainer import train
+
+    config = load_config(args.config, _overrides(args.set))
+    result = train(config, resume=args.resume, max_steps=args.max_steps)
+    if result["rank"] == 0:
+        print(f"trained {config.stage} to step {result['step']} (val {result['val']:.4f}); "
+              f"weights {result['weights']}")
+    return 0
+
+
 def cmd_example(args: argparse.Namespace) -> int:
     from ssr.example import run_example
 
@@ -184,6 +196,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int)
     p.add_argument("--no-perceptual", action="store_true")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("train", help="train a stage from a YAML config (torchrun-ready)",
+                       description="Train one stage (rrdb | dkenet). Multi-process: "
+                                   "torchrun --nproc_per_node N -m ssr.cli train CONFIG.yaml")
+    p.add_argument("config", help="YAML config (unknown keys are errors)")
+    p.add_argument("--resume", action="store_true", help="continue from out_dir/checkpoint.pt")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config value, e.g. optim.steps=100")
+    p.add_argument("--max-steps", type=int, help="stop this run after N more steps (resumable)")
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("example", help="run the main job on the bundled example photo",
                        description="Degrade the bundled photo (dof x4, seed 0), upscale it, print metrics.")

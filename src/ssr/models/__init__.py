@@ -1,0 +1,1 @@
+"""Networks only (no sampling, no file handling): DKENet, kernel-conditioned RRDB, shared blocks."""

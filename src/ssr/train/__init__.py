@@ -1,0 +1,1 @@
+"""One trainer for every stage: validated YAML configs, pre-rendered SCM pairs, checkpoints, DDP."""

@@ -1,0 +1,214 @@
+"""`ssr train CONFIG.yaml`: one loop for every stage, single process or torchrun (DDP).
+
+Stages:
+* rrdb   : non-blind SR, LR + TRUE kernel field -> HR, L1 loss, val = PSNR-Y (crop = scale).
+* dkenet : kernel estimation, LR + depth -> per-pixel kernels, MSE on taps, val = kernel PSNR.
+           (The sv protocol has no depth: a constant 0.5 map is fed; dof data comes with depth.)
+
+Determinism and DDP: every rank renders the same seeded pair cache; each step draws ONE global batch
+of indices from a generator seeded by (seed, step) and rank r takes indices[r::world]. DDP averages
+gradients, so a torchrun run with W ranks computes the same update as one process with the full
+batch (checked by tests/test_train.py). Only rank 0 validates, logs and writes files.
+Checkpoints (model, EMA, optimizer, step) are written every `checkpoint_minutes` and at the end;
+`--resume` continues from out_dir/checkpoint.pt. The EMA weights are exported as model.safetensors.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from ssr.hashing import write_json
+from ssr.metrics.kernel_error import kernel_errors
+from ssr.metrics.psnr_ssim import psnr_y
+from ssr.models.dkenet import DKENet
+from ssr.models.kernel_code import sample_prior_kernels
+from ssr.models.registry import save_model
+from ssr.models.rrdb import KernelConditionedRRDB
+from ssr.progress import say
+from ssr.train.config import TrainConfig, to_dict
+from ssr.train.data import PairCache, build_cache, build_val_set, load_training_images
+
+LOG_COLUMNS = ["step", "loss", "lr", "val", "elapsed_s"]
+
+
+def model_kwargs(config: TrainConfig) -> dict:
+    m = config.model
+    if config.stage == "rrdb":
+        return {"scale": config.scale, "channels": m.channels, "growth": m.growth, "blocks": m.blocks,
+                "kernel_size": m.kernel_size, "code_dim": m.code_dim}
+    return {"kernel_size": m.kernel_size, "channels": m.channels}
+
+
+def build_model(config: TrainConfig) -> nn.Module:
+    torch.manual_seed(config.seed)
+    if config.stage == "rrdb":
+        model = KernelConditionedRRDB(**model_kwargs(config))
+        model.code.fit(sample_prior_kernels(20000, config.model.kernel_size, config.scale, seed=config.seed))
+        return model
+    return DKENet(**model_kwargs(config))
+
+
+def _forward_loss(model: nn.Module, stage: str, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    if stage == "rrdb":
+        return F.l1_loss(model(batch["lr"], batch["kernels"]), batch["hr"])
+    depth = torch.full_like(batch["lr"][:, :1], 0.5)
+    predicted = model(batch["lr"], depth)
+    return F.mse_loss(predicted, batch["kernels"]) * predicted.shape[1]  # per-pixel squared error, summed over taps
+
+
+@torch.no_grad()
+def validate(model: nn.Module, stage: str, val_set, scale: int) -> float:
+    model.eval()
+    scores = []
+    for item in val_set:
+        if stage == "rrdb":
+            sr = model(item.lr, item.kernels).clamp(0, 1)[0].numpy().transpose(1, 2, 0)
+            sr = np.round(sr * 255) / 255
+            scores.append(psnr_y(sr, item.hr, crop_border=scale))
+        else:
+            predicted = model(item.lr, torch.full_like(item.lr[:, :1], 0.5))
+            scores.append(kernel_errors(predicted.numpy(), item.kernels.numpy())["kernel_psnr"])
+    model.train()
+    return float(np.mean(scores))
+
+
+class EMA:
+    """Exponential moving average of parameters (buffers copied), the weights that get shipped."""
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.model = build_like(model)
+        self.model.load_state_dict(model.state_dict())
+        self.model.eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        for ema_p, p in zip(self.model.parameters(), model.parameters()):
+            ema_p.mul_(self.decay).add_(p.detach(), alpha=1 - self.decay)
+        for ema_b, b in zip(self.model.buffers(), model.buffers()):
+            ema_b.copy_(b)
+
+
+def build_like(model: nn.Module) -> nn.Module:
+    import copy
+
+    return copy.deepcopy(model)
+
+
+def _distributed() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def batch_indices(seed: int, step: int, cache_len: int, batch_size: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + step)
+    return torch.randint(0, cache_len, (batch_size,), generator=generator)
+
+
+def _save_checkpoint(path: Path, model: nn.Module, ema: EMA, optimizer, step: int, config: TrainConfig) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save({"model": model.state_dict(), "ema": ema.model.state_dict(), "optimizer": optimizer.state_dict(),
+                "step": step, "config": to_dict(config)}, tmp)
+    tmp.replace(path)
+
+
+def train(config: TrainConfig, resume: bool = False, max_steps: int | None = None) -> dict:
+    """Run (or continue) training; returns {'step', 'val', 'weights'}. `max_steps` caps this call."""
+    rank, world = _distributed()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    if config.optim.batch_size % world:
+        raise ValueError(f"batch_size {config.optim.batch_size} is not divisible by {world} ranks")
+    device = torch.device(f"cuda:{rank % torch.cuda.device_count()}" if torch.cuda.is_available() else "cpu")
+    out_dir = Path(config.log.out_dir)
+    if rank == 0:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_json(out_dir / "config.json", to_dict(config))
+
+    model = build_model(config).to(device)
+    ema = EMA(model, config.optim.ema)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.optim.lr, betas=(0.9, 0.99))
+    step = 0
+    checkpoint = out_dir / "checkpoint.pt"
+    if resume and checkpoint.exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        ema.model.load_state_dict(state["ema"])
+        optimizer.load_state_dict(state["optimizer"])
+        step = int(state["step"])
+        if rank == 0:
+            say(f"resumed from {checkpoint} at step {step}")
+    trained = DistributedDataParallel(model) if world > 1 else model
+
+    patch_hr = config.data.patch_lr * config.scale
+    images = load_training_images(config.data.train_dirs, config.data.photo_downscale,
+                                  min_side=(config.data.patch_lr + 6) * config.scale)
+    cache: PairCache = build_cache(images, config.data.cache_size, config.scale, config.data.patch_lr,
+                                   config.data.grid, config.seed, config.model.kernel_size)
+    val_set = (build_val_set(config.data.val_dir, config.data.val_images, config.scale, config.seed,
+                             config.model.kernel_size) if rank == 0 and config.data.val_dir else [])
+    assert cache.hr.shape[-1] == patch_hr
+
+    log_path = out_dir / "log.csv"
+    if rank == 0 and not (resume and log_path.exists()):
+        with open(log_path, "w", newline="") as handle:
+            csv.writer(handle).writerow(LOG_COLUMNS)
+    last_save = time.monotonic()
+    start = time.monotonic()
+    end_step = config.optim.steps if max_steps is None else min(config.optim.steps, step + max_steps)
+    use_amp = device.type == "cuda"
+    running, val = [], math.nan
+    while step < end_step:
+        lr_now = config.optim.lr * 0.5 ** sum(step >= s for s in config.optim.lr_decay_at)
+        for group in optimizer.param_groups:
+            group["lr"] = lr_now
+        indices = batch_indices(config.seed, step, len(cache), config.optim.batch_size)[rank::world]
+        batch = {k: v.to(device) for k, v in cache.batch(indices).items()}
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+            loss = _forward_loss(trained, config.stage, batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.optim.grad_clip > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), config.optim.grad_clip)
+        optimizer.step()
+        ema.update(model)
+        step += 1
+        running.append(loss.item())
+        if rank != 0:
+            continue
+        is_last = step == end_step
+        if val_set and (step % config.log.val_every == 0 or is_last):
+            val = validate(ema.model, config.stage, val_set, config.scale)
+        if step % config.log.log_every == 0 or is_last:
+            with open(log_path, "a", newline="") as handle:
+                csv.writer(handle).writerow([step, f"{np.mean(running):.6f}", f"{lr_now:.3g}",
+                                             "" if math.isnan(val) else f"{val:.4f}",
+                                             f"{time.monotonic() - start:.1f}"])
+            say(f"step {step}: loss {np.mean(running):.5f}" + ("" if math.isnan(val) else f", val {val:.3f}"))
+            running = []
+        if is_last or time.monotonic() - last_save > 60 * config.log.checkpoint_minutes:
+            _save_checkpoint(checkpoint, model, ema, optimizer, step, config)
+            save_model(out_dir / "model.safetensors", f"ssr.{config.stage}", ema.model, config.scale,
+                       model_kwargs(config), {"step": step, "val": val})
+            last_save = time.monotonic()
+    # every rank reports that it stepped (the DDP test reads these)
+    write_json(out_dir / f"rank{rank}.json", {"rank": rank, "world": world, "step": step})
+    if world > 1:
+        dist.barrier()
+    return {"step": step, "val": val, "weights": str(out_dir / "model.safetensors"), "rank": rank,
+            "world": world}

@@ -1,0 +1,94 @@
+"""Trainer: config validation, determinism, resume, and torchrun DDP == single process."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+
+from conftest import save_png, smooth_image
+from ssr.errors import ConfigError
+from ssr.models.registry import load_model
+from ssr.train.config import load_config
+from ssr.train.trainer import train
+
+
+def tiny_config(tmp_path: Path, name: str, stage: str = "rrdb", steps: int = 3) -> Path:
+    images = tmp_path / "images"
+    if not images.exists():
+        images.mkdir()
+        for i in range(3):
+            save_png(images / f"t{i}.png", smooth_image(i, 64, 72))
+    config = {
+        "stage": stage, "scale": 4, "seed": 1, "threads": 1,
+        "data": {"train_dirs": [str(images)], "val_dir": str(images), "val_images": 1, "patch_lr": 8,
+                 "cache_size": 16, "grid": 2},
+        "model": {"channels": 8, "blocks": 1, "growth": 4, "code_dim": 4, "kernel_size": 21}
+        if stage == "rrdb" else {"channels": 8, "kernel_size": 21},
+        "optim": {"lr": 1e-3, "batch_size": 4, "steps": steps, "ema": 0.5},
+        "log": {"out_dir": str(tmp_path / name), "val_every": 2, "log_every": 1, "checkpoint_minutes": 100},
+    }
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_unknown_and_mistyped_keys_are_errors(tmp_path):
+    path = tiny_config(tmp_path, "a")
+    data = yaml.safe_load(path.read_text())
+    data["optim"]["learning_rate"] = 1
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match="unknown key.*learning_rate.*optim"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="invalid value"):
+        load_config(tiny_config(tmp_path, "b"), {"optim.batch_size": "many"})
+    with pytest.raises(ConfigError, match="stage"):
+        load_config(tiny_config(tmp_path, "c"), {"stage": "gan"})
+
+
+@pytest.mark.parametrize("stage", ["rrdb", "dkenet"])
+def test_training_runs_logs_and_exports_loadable_weights(tmp_path, stage):
+    config = load_config(tiny_config(tmp_path, stage, stage))
+    result = train(config)
+    assert result["step"] == 3
+    rows = (Path(config.log.out_dir) / "log.csv").read_text().splitlines()
+    assert rows[0] == "step,loss,lr,val,elapsed_s" and len(rows) == 4
+    descriptor = load_model(Path(result["weights"]))
+    assert descriptor.architecture == f"ssr.{stage}"
+    lr = torch.rand(1, 3, 10, 12)
+    kernels = torch.softmax(torch.rand(1, 441, 10, 12), 1)
+    with torch.no_grad():
+        out = descriptor.model(lr, kernels) if stage == "rrdb" else descriptor.model(lr, torch.rand(1, 1, 10, 12))
+    assert out.shape == ((1, 3, 40, 48) if stage == "rrdb" else (1, 441, 10, 12))
+
+
+def test_resume_equals_an_uninterrupted_run(tmp_path):
+    straight = train(load_config(tiny_config(tmp_path, "straight", steps=4)))
+    path = tiny_config(tmp_path, "pieces", steps=4)
+    train(load_config(path), max_steps=2)
+    resumed = train(load_config(path), resume=True)
+    assert resumed["step"] == 4
+    a, b = load_file(straight["weights"]), load_file(resumed["weights"])
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6)
+
+
+def test_torchrun_two_processes_match_one_process(tmp_path):
+    single = train(load_config(tiny_config(tmp_path, "single")))
+    config_path = tiny_config(tmp_path, "ddp")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               "-m", "ssr.cli", "--quiet", "train", str(config_path)]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out_dir = tmp_path / "ddp"
+    ranks = [json.loads((out_dir / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [(r["rank"], r["world"], r["step"]) for r in ranks] == [(0, 2, 3), (1, 2, 3)]
+    a, b = load_file(single["weights"]), load_file(str(out_dir / "model.safetensors"))
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-5)
