@@ -16,6 +16,8 @@ from ssr import __version__
 from ssr.errors import ConfigError, SsrError
 from ssr.io import DEFAULT_MAX_PIXELS
 from ssr.upscale import DEFAULT_MAX_OUTPUT_PIXELS
+
+DEFAULT_METHOD = "bicubic"  # becomes "ssr" once weights/manifest.json ships the SVKR models
 from ssr.progress import set_quiet
 
 
@@ -36,16 +38,30 @@ def _threads(value: int | None) -> None:
         torch.set_num_threads(value)
 
 
+def _check_device(device: str) -> None:
+    import torch
+
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise ConfigError(f"--device must be cpu or cuda[:N], got '{device}'")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"--device {device}: no CUDA device is available to this torch build")
+
+
 def cmd_upscale(args: argparse.Namespace) -> int:
     from ssr.bench.methods import make_method
     from ssr.upscale import run_upscale
 
     _threads(args.threads)
-    method = make_method(args.method)
+    _check_device(args.device)
+    method = make_method(args.method, scale=args.scale or 4, depth=args.depth, tile=args.tile,
+                         rounds=args.rounds, device=args.device)
+    if method.pipeline is not None:
+        method.pipeline.overlap = args.tile_overlap
     scale = args.scale if args.scale else (method.scale or 4)
     written, failures = run_upscale(args.inputs, args.output, method, scale, recursive=args.recursive,
                                     overwrite=args.overwrite, max_pixels=args.max_pixels,
-                                    max_output_pixels=args.max_output_pixels)
+                                    max_output_pixels=args.max_output_pixels, save_depth=args.save_depth,
+                                    save_kernels=args.save_kernels)
     for failure in failures:
         print(f"ssr: {failure}", file=sys.stderr)
     print(f"upscaled {written} image(s) x{scale} with {method.name}" + (f", {len(failures)} failed" if failures else ""))
@@ -151,7 +167,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", help="image files, folders or glob patterns")
     p.add_argument("-o", "--output", help="output file (one input) or folder")
     p.add_argument("--scale", type=int, choices=(2, 4), help="upscaling factor (default: the model's, else 4)")
-    p.add_argument("--method", default="bicubic", help="bicubic (default), lanczos, nearest, bicubic+usm, spandrel:PATH")
+    p.add_argument("--method", default=DEFAULT_METHOD,
+                   help=f"ssr (SVKR, shipped weights), ssr-t1, ssr-nodepth, bicubic, lanczos, nearest, "
+                        f"bicubic+usm, spandrel:PATH (default {DEFAULT_METHOD})")
+    p.add_argument("--depth", help="depth backend for ssr: none, builtin[:FILE], hf:DIR, midas:FILE")
+    p.add_argument("--rounds", type=int, help="SVKR rounds T (default 3)")
+    p.add_argument("--tile", type=int, help="LR tile size for ssr (0 = whole image; default 96)")
+    p.add_argument("--tile-overlap", type=int, default=16, help="LR pixels of tile context/blending (default 16)")
+    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    p.add_argument("--save-depth", action="store_true", help="also write NAME_depth.png (16-bit, 1 = nearest)")
+    p.add_argument("--save-kernels", action="store_true", help="also write NAME_kernels.png (kernel mosaic)")
     p.add_argument("-r", "--recursive", action="store_true", help="walk folders recursively")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never inputs)")
     p.add_argument("--threads", type=int, help="CPU threads for torch")

@@ -19,6 +19,7 @@ from ssr.bench.methods import Method, bicubic
 from ssr.errors import DataError, ImageWriteError, SsrError
 from ssr.io import FORMATS, is_image_path, list_images, read_image, write_image
 from ssr.progress import progress, say
+from ssr.visualize import kernel_mosaic
 
 
 @dataclass
@@ -52,7 +53,8 @@ def expand_inputs(inputs: list[str], recursive: bool) -> list[Path]:
     return files
 
 
-def plan(files: list[Path], output: str | None, scale: int, overwrite: bool) -> list[Job]:
+def plan(files: list[Path], output: str | None, scale: int, overwrite: bool,
+         extras: list[str] | None = None) -> list[Job]:
     """Decide every output path up front and refuse conflicts before any pixel is computed."""
     out = Path(output) if output else None
     single_file_out = out is not None and out.suffix.lower() in FORMATS and not out.is_dir()
@@ -72,10 +74,11 @@ def plan(files: list[Path], output: str | None, scale: int, overwrite: bool) -> 
         raise DataError("two inputs would write the same output name; use separate folders")
     sources = {f.resolve() for f in files}
     for job in jobs:
-        if job.target.resolve() in sources:
-            raise ImageWriteError(f"{job.target}: refusing to replace an input file")
-        if job.target.exists() and not overwrite:
-            raise ImageWriteError(f"{job.target}: exists (pass --overwrite to replace it)")
+        for target in [job.target] + [extra_path(job.target, kind) for kind in extras or []]:
+            if target.resolve() in sources:
+                raise ImageWriteError(f"{target}: refusing to replace an input file")
+            if target.exists() and not overwrite:
+                raise ImageWriteError(f"{target}: exists (pass --overwrite to replace it)")
     return jobs
 
 
@@ -87,8 +90,14 @@ def _megapixels(count: int) -> str:
 DEFAULT_MAX_OUTPUT_PIXELS = 256_000_000
 
 
+def extra_path(target: Path, kind: str) -> Path:
+    """Where --save-depth / --save-kernels put their picture: beside the output, PNG."""
+    return target.with_name(f"{target.stem}_{kind}.png")
+
+
 def upscale_file(job: Job, method: Method, scale: int, overwrite: bool, max_pixels: int,
-                 protected: set[Path], max_output_pixels: int = DEFAULT_MAX_OUTPUT_PIXELS) -> None:
+                 protected: set[Path], max_output_pixels: int = DEFAULT_MAX_OUTPUT_PIXELS,
+                 save_depth: bool = False, save_kernels: bool = False) -> None:
     loaded = read_image(job.source, max_pixels=max_pixels)
     out_h, out_w = loaded.height * scale, loaded.width * scale
     if out_h * out_w > max_output_pixels:
@@ -101,19 +110,30 @@ def upscale_file(job: Job, method: Method, scale: int, overwrite: bool, max_pixe
     job.target.parent.mkdir(parents=True, exist_ok=True)
     write_image(job.target, np.clip(sr, 0, 1), alpha, bit_depth=loaded.bit_depth, overwrite=overwrite,
                 protected=protected)
+    result = getattr(method.pipeline, "last_result", None)
+    if save_depth and result is not None:
+        write_image(extra_path(job.target, "depth"), result.depth_rounds[-1][..., None], bit_depth=16,
+                    overwrite=overwrite, protected=protected)
+    if save_kernels and result is not None:
+        mosaic = kernel_mosaic(result.code_rounds[-1], method.pipeline.rrdb.code)
+        write_image(extra_path(job.target, "kernels"), mosaic, overwrite=overwrite, protected=protected)
 
 
 def run_upscale(inputs: list[str], output: str | None, method: Method, scale: int, *, recursive: bool,
-                overwrite: bool, max_pixels: int,
-                max_output_pixels: int = DEFAULT_MAX_OUTPUT_PIXELS) -> tuple[int, list[str]]:
+                overwrite: bool, max_pixels: int, max_output_pixels: int = DEFAULT_MAX_OUTPUT_PIXELS,
+                save_depth: bool = False, save_kernels: bool = False) -> tuple[int, list[str]]:
     """Returns (number written, one-line error per failed file)."""
+    if (save_depth or save_kernels) and method.pipeline is None:
+        raise DataError(f"--save-depth/--save-kernels need an ssr method, not {method.name}")
     files = expand_inputs(inputs, recursive)
-    jobs = plan(files, output, scale, overwrite)
+    jobs = plan(files, output, scale, overwrite, extras=[k for k, on in (("depth", save_depth),
+                                                                       ("kernels", save_kernels)) if on])
     protected = {f.resolve() for f in files}
     failures, written = [], 0
     for job in progress(jobs, "upscale"):
         try:
-            upscale_file(job, method, scale, overwrite, max_pixels, protected, max_output_pixels)
+            upscale_file(job, method, scale, overwrite, max_pixels, protected, max_output_pixels,
+                         save_depth, save_kernels)
             written += 1
         except SsrError as exc:
             failures.append(str(exc))

@@ -2,6 +2,8 @@
 
 Classical: nearest, bicubic (MATLAB imresize, the field's baseline), lanczos (Pillow, float),
 bicubic+usm (bicubic, then unsharp mask: out = up + 0.8 (up - G_sigma * up), sigma = scale / 2).
+`ssr`, `ssr-t1` (no refinement), `ssr-nodepth` (flat depth), `ssr-oracle` (true kernels) run the SVKR
+pipeline with the shipped weights (bench/ssr_method.py).
 `spandrel:PATH` loads any .pth/.safetensors SR model that spandrel recognises (needs the optional
 torchvision stack: `scripts/setup.sh --peers`).
 """
@@ -25,11 +27,17 @@ CLASSICAL = ("nearest", "bicubic", "lanczos", "bicubic+usm")
 
 @dataclass
 class Method:
-    """A named function LR (H, W, C) float [0, 1] -> SR (sH, sW, C)."""
+    """A named function LR (H, W, C) float [0, 1] -> SR (sH, sW, C).
+
+    `with_truth`, when set, is the same method fed the ground-truth kernel field of a synthetic set
+    (per-LR-pixel maps from meta/*.npz): the oracle ablation.
+    """
 
     name: str
     upscale: Callable[[np.ndarray, int], np.ndarray]
     scale: int | None = None  # fixed scale of a loaded model, None = any
+    with_truth: Callable[[np.ndarray, int, dict], np.ndarray] | None = None
+    pipeline: object | None = None  # the SVKR pipeline behind an `ssr*` method (for intermediates)
 
 
 def _pil_resize(image: np.ndarray, scale: int, resample: Image.Resampling) -> np.ndarray:
@@ -89,11 +97,19 @@ def load_spandrel(path: Path) -> Method:
     return Method(f"spandrel:{path.name}", run, descriptor.scale)
 
 
-def make_method(spec: str) -> Method:
+SSR_VARIANTS = ("ssr", "ssr-t1", "ssr-nodepth", "ssr-oracle")
+
+
+def make_method(spec: str, *, scale: int = 4, depth: str | None = None, tile: int | None = None,
+                rounds: int | None = None, device: str = "cpu") -> Method:
     """Resolve a method name from the command line."""
     table = {"nearest": nearest, "bicubic": bicubic, "lanczos": lanczos, "bicubic+usm": bicubic_usm}
     if spec in table:
         return Method(spec, table[spec])
     if spec.startswith("spandrel:"):
         return load_spandrel(Path(spec.split(":", 1)[1]))
-    raise ConfigError(f"unknown method '{spec}' (one of {', '.join(CLASSICAL)}, spandrel:PATH)")
+    if spec in SSR_VARIANTS:
+        from ssr.bench.ssr_method import ssr_method
+
+        return ssr_method(spec, scale=scale, depth=depth, tile=tile, rounds=rounds, device=device)
+    raise ConfigError(f"unknown method '{spec}' (one of {', '.join(CLASSICAL + SSR_VARIANTS)}, spandrel:PATH)")

@@ -78,9 +78,15 @@ def _run_method(method: Method, set_dir: Path, manifest: dict, out_dir: Path, sc
     for entry in progress(manifest["images"], method.name):
         lr = read_image(set_dir / entry["files"]["lr"]).pixels
         hr = read_image(set_dir / entry["files"]["hr"]).pixels
+        truth = None
+        if method.with_truth is not None:
+            if entry["record"] is None:
+                raise DataError(f"{method.name} needs a synthetic set with known kernels (not protocol real)")
+            with np.load(set_dir / entry["files"]["meta"]) as meta:
+                truth = {k: meta[k] for k in meta.files if k != "record"}
         with PeakMemory() as memory:
             start = time.perf_counter()
-            sr = method.upscale(lr, scale)
+            sr = method.upscale(lr, scale) if truth is None else method.with_truth(lr, scale, truth)
             seconds = time.perf_counter() - start
         if sr.shape[:2] != hr.shape[:2]:
             raise DataError(f"{method.name} returned {sr.shape[1]}x{sr.shape[0]} for {entry['name']}, "
@@ -110,7 +116,7 @@ def run_bench(protocol: str, hr_dir: Path, method_specs: list[str], scale: int, 
               seed: int = 0, depth_dir: Path | None = None, overrides: dict[str, str] | None = None,
               cache_dir: Path | None = None, figure_images: int = 3, with_perceptual: bool = True) -> dict:
     overrides = overrides or {}
-    methods = [make_method(spec) for spec in method_specs]  # fail early on a bad method name
+    methods = [make_method(spec, scale=scale) for spec in method_specs]  # fail early on a bad name
     if protocol == "dof" and depth_dir is not None:
         match_depth_files(list_images(Path(hr_dir))[0], Path(depth_dir))
     set_dir = obtain_set(protocol, scale, seed, Path(hr_dir), depth_dir, overrides, cache_dir or CACHE_DIR)

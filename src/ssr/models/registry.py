@@ -19,14 +19,16 @@ from torch import nn
 
 from ssr.errors import UnavailableError
 from ssr.hashing import sha256_file
+from ssr.models.depthnet import DepthNet
 from ssr.models.dkenet import DKENet
 from ssr.models.rrdb import KernelConditionedRRDB
 
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "ssr.rrdb": KernelConditionedRRDB,
     "ssr.dkenet": DKENet,
+    "ssr.depthnet": DepthNet,
 }
-_SIGNATURE_KEYS = {"ssr.rrdb": "code.basis", "ssr.dkenet": "depth_branch.0.weight"}
+_SIGNATURE_KEYS = {"ssr.rrdb": "code.basis", "ssr.dkenet": "depth_branch.0.weight", "ssr.depthnet": "head.weight"}
 
 
 @dataclass

@@ -1,0 +1,38 @@
+"""The `builtin` depth backend: ssr's DepthNet with weights from weights/ (or a given file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ssr.depth.base import normalise, reduce_for_depth, resize_plane
+from ssr.errors import UnavailableError
+from ssr.models.registry import load_model
+
+
+class BuiltinDepth:
+    name = "builtin"
+
+    def __init__(self, path: str | None, max_side: int) -> None:
+        if path:
+            descriptor = load_model(Path(path))
+        else:
+            from ssr.weights import load_default
+
+            try:
+                descriptor = load_default("depth", 1)
+            except UnavailableError as exc:
+                raise UnavailableError(f"builtin depth: {exc} (train it with a `stage: depth` config, "
+                                       "or use --depth none / hf:DIR)") from None
+        if descriptor.architecture != "ssr.depthnet":
+            raise UnavailableError(f"{path}: is a {descriptor.architecture}, not a depth network")
+        self.model, self.max_side = descriptor.model, max_side
+
+    @torch.no_grad()
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        small = reduce_for_depth(rgb, self.max_side)
+        tensor = torch.from_numpy(np.ascontiguousarray(small.transpose(2, 0, 1))).float()[None]
+        inverse = self.model(tensor)[0, 0].numpy()
+        return normalise(resize_plane(inverse, *rgb.shape[:2]))

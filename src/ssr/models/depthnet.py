@@ -1,0 +1,45 @@
+"""A small U-Net for relative inverse depth (the `builtin` depth backend): fast on a CPU.
+
+Four resolutions (1, 1/2, 1/4, 1/8), 16-32-64-96 channels, bilinear upsampling with skips, a
+softplus head (inverse depth is non-negative). Trained with a scale-and-shift-invariant loss, so
+only the ordering and relative spacing of its output matter; the backend normalises it to [0, 1].
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(inplace=True),
+                         nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU(inplace=True))
+
+
+class DepthNet(nn.Module):
+    def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 96)) -> None:
+        super().__init__()
+        self.widths = widths
+        self.encoders = nn.ModuleList()
+        cin = 3
+        for width in widths:
+            self.encoders.append(_block(cin, width))
+            cin = width
+        self.decoders = nn.ModuleList(_block(widths[i + 1] + widths[i], widths[i]) for i in range(len(widths) - 1))
+        self.head = nn.Conv2d(widths[0], 1, 3, padding=1)
+
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) in [0, 1] -> (B, 1, H, W) non-negative relative inverse depth."""
+        h, w = rgb.shape[-2:]
+        multiple = 2 ** (len(self.widths) - 1)
+        pad_h, pad_w = (-h) % multiple, (-w) % multiple
+        x = F.pad(rgb, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else rgb
+        skips = []
+        for i, encoder in enumerate(self.encoders):
+            x = encoder(x if i == 0 else F.avg_pool2d(x, 2))
+            skips.append(x)
+        for i in reversed(range(len(self.decoders))):
+            x = F.interpolate(x, size=skips[i].shape[-2:], mode="bilinear", align_corners=False)
+            x = self.decoders[i](torch.cat([x, skips[i]], dim=1))
+        return F.softplus(self.head(x))[..., :h, :w]

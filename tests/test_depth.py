@@ -1,0 +1,67 @@
+"""Depth backends: one interface, local files only, tiny models built by the test."""
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import smooth_image
+from ssr.depth import make_depth_estimator
+from ssr.errors import ConfigError, UnavailableError
+from ssr.models.depthnet import DepthNet
+from ssr.models.registry import save_model
+
+
+def check_map(depth, shape):
+    assert depth.shape == shape and depth.dtype == np.float32
+    assert depth.min() >= 0 and depth.max() <= 1
+
+
+def test_constant_backend():
+    check_map(make_depth_estimator("none")(smooth_image(0, 30, 40)), (30, 40))
+
+
+def test_transformers_dpt_from_a_local_folder(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    config = transformers.DPTConfig(hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
+                                    intermediate_size=37, image_size=64, patch_size=16,
+                                    neck_hidden_sizes=[8, 8, 8, 8], fusion_hidden_size=8,
+                                    backbone_out_indices=[0, 1, 2, 3], head_in_index=-1)
+    torch.manual_seed(0)
+    model = transformers.DPTForDepthEstimation(config)
+    with torch.no_grad():  # HF's tiny init (std 0.02) gives a flat map: widen the conv weights
+        for module in model.modules():
+            if isinstance(module, torch.nn.Conv2d):
+                torch.nn.init.normal_(module.weight, std=0.5)
+        model.head.head[-2].bias.fill_(1.0)
+    model.save_pretrained(tmp_path / "dpt")
+    processor = transformers.DPTImageProcessor(size={"height": 64, "width": 64})
+    processor.save_pretrained(tmp_path / "dpt")
+    estimator = make_depth_estimator(f"hf:{tmp_path / 'dpt'}")
+    image = smooth_image(1, 50, 70)
+    depth = estimator(image)
+    check_map(depth, (50, 70))
+    assert np.array_equal(depth, estimator(image)) and depth.std() > 0
+    # the adapter's output is the model's prediction resized and normalised, nothing else
+    with torch.no_grad():
+        raw = model.eval()(**processor(images=image, return_tensors="pt", do_rescale=False)).predicted_depth[0]
+    expected = torch.nn.functional.interpolate(raw[None, None], size=(50, 70), mode="bilinear")[0, 0].numpy()
+    low, high = np.percentile(expected, [1, 99])
+    assert np.corrcoef(depth.ravel(), np.clip((expected - low) / (high - low), 0, 1).ravel())[0, 1] > 0.99
+
+
+def test_builtin_network_from_a_file(tmp_path):
+    torch.manual_seed(0)
+    save_model(tmp_path / "depth.safetensors", "ssr.depthnet", DepthNet(widths=(4, 8)), 1, {"widths": [4, 8]})
+    estimator = make_depth_estimator(f"builtin:{tmp_path / 'depth.safetensors'}")
+    check_map(estimator(smooth_image(2, 33, 45)), (33, 45))
+
+
+def test_missing_models_are_one_line_errors(tmp_path):
+    with pytest.raises(UnavailableError, match="no config.json"):
+        make_depth_estimator(f"hf:{tmp_path}")
+    with pytest.raises(UnavailableError, match="not found"):
+        make_depth_estimator(f"midas:{tmp_path / 'none.pt'}")
+    with pytest.raises(UnavailableError, match="weights not found"):
+        make_depth_estimator(f"builtin:{tmp_path / 'none.safetensors'}")
+    with pytest.raises(ConfigError, match="unknown depth backend"):
+        make_depth_estimator("zoedepth")
