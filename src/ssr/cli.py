@@ -54,9 +54,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     _threads(args.threads)
     _check_device(args.device)
     method = make_method(args.method, scale=args.scale or 4, depth=args.depth, tile=args.tile,
-                         rounds=args.rounds, device=args.device)
-    if method.pipeline is not None:
-        method.pipeline.overlap = args.tile_overlap
+                         rounds=args.rounds, overlap=args.tile_overlap, device=args.device)
     scale = args.scale if args.scale else (method.scale or 4)
     written, failures = run_upscale(args.inputs, args.output, method, scale, recursive=args.recursive,
                                     overwrite=args.overwrite, max_pixels=args.max_pixels,
@@ -133,11 +131,12 @@ def cmd_info(args: argparse.Namespace) -> int:
     import torch
 
     from ssr.metrics.niqe import niqe_params_path
-    from ssr.paths import CACHE_DIR, REPO_ROOT, data_root
+    from ssr.paths import CACHE_DIR, data_root
 
     device = "cuda (" + torch.cuda.get_device_name(0) + ")" if torch.cuda.is_available() else "cpu"
-    weights_dir = REPO_ROOT / "weights"
-    weights = sorted(p.name for p in weights_dir.glob("*.safetensors")) if weights_dir.is_dir() else []
+    from ssr.weights import available, weights_dir
+
+    weights = available()
     optional = {}
     for name in ("spandrel", "stlpips_pytorch", "pyiqa", "cv2"):
         optional[name] = "installed" if importlib.util.find_spec(name) else "not installed"
@@ -145,7 +144,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         f"ssr {__version__}",
         f"python {platform.python_version()}, torch {torch.__version__}",
         f"device: {device}; threads: {torch.get_num_threads()}",
-        f"weights: {', '.join(weights) if weights else 'none yet (classical methods only)'} ({weights_dir})",
+        f"weights ({weights_dir()}): {'; '.join(weights) if weights else 'none found'}",
         f"data root: {data_root() or 'not found (set SSR_DATA)'}",
         f"NIQE parameters: {niqe_params_path() or 'not found (set SSR_NIQE_PARAMS); NIQE unavailable'}",
         f"cache: {CACHE_DIR}",

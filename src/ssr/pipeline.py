@@ -22,6 +22,7 @@ the tile size plus the output image itself, whatever the input size.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -29,6 +30,7 @@ import numpy as np
 import torch
 
 from ssr.depth.base import DepthEstimator, resize_plane
+from ssr.errors import ConfigError
 from ssr.imresize import imresize
 from ssr.models.registry import ModelDescriptor
 
@@ -42,6 +44,7 @@ class SVKRResult:
     sr_rounds: list[np.ndarray] = field(default_factory=list)
     depth_rounds: list[np.ndarray] = field(default_factory=list)  # D_0 .. D_{T-1} at LR size
     code_rounds: list[np.ndarray] = field(default_factory=list)  # K_t as PCA codes (dim, h, w)
+    seconds: dict[str, float] = field(default_factory=lambda: {"depth": 0.0, "kernels": 0.0, "sr": 0.0})
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -100,9 +103,9 @@ class SVKRPipeline:
                  rounds: int = 3, beta: float = 0.9, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
                  device: str = "cpu") -> None:
         if rounds < 1 or not 0 <= beta < 1:
-            raise ValueError("rounds must be >= 1 and beta in [0, 1)")
-        if tile and tile <= 2 * overlap:
-            raise ValueError("tile must be larger than twice the overlap")
+            raise ConfigError("rounds must be >= 1 and beta in [0, 1)")
+        if tile < 0 or overlap < 0 or (tile and tile <= 2 * overlap):
+            raise ConfigError(f"--tile ({tile}) must be 0 (no tiling) or larger than twice --tile-overlap ({overlap})")
         self.dkenet, self.rrdb, self.depth = dkenet.model.to(device), rrdb.model.to(device), depth
         self.scale = rrdb.scale
         self.rounds, self.beta, self.tile, self.overlap, self.device = rounds, beta, tile, overlap, device
@@ -144,17 +147,29 @@ class SVKRPipeline:
         lr = np.asarray(lr, np.float32)
         h, w = lr.shape[:2]
         result = SVKRResult(sr=np.empty(0))
+        clock = time.perf_counter()
+
+        def lap(stage: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            result.seconds[stage] += now - clock
+            clock = now
+
         depth = self._depth_at_lr(np.clip(imresize(lr, scale=self.scale), 0, 1), (h, w))
+        lap("depth")
         codes = None
         for t in range(self.rounds):
             result.depth_rounds.append(depth)
             estimate = true_codes if true_codes is not None else self.estimate_codes(lr, depth)
             codes = estimate if codes is None else self.beta * codes + (1 - self.beta) * estimate
             result.code_rounds.append(codes)
+            lap("kernels")
             sr = self.restore(lr, codes)
             result.sr_rounds.append(sr)
+            lap("sr")
             if t + 1 < self.rounds:
                 depth = self._depth_at_lr(sr, (h, w))
+                lap("depth")
         result.sr = result.sr_rounds[-1]
         self.last_result = result  # for callers that save intermediates (ssr upscale --save-*)
         return result

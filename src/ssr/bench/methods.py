@@ -101,7 +101,7 @@ SSR_VARIANTS = ("ssr", "ssr-t1", "ssr-nodepth", "ssr-oracle")
 
 
 def make_method(spec: str, *, scale: int = 4, depth: str | None = None, tile: int | None = None,
-                rounds: int | None = None, device: str = "cpu") -> Method:
+                rounds: int | None = None, overlap: int = 16, device: str = "cpu") -> Method:
     """Resolve a method name from the command line."""
     table = {"nearest": nearest, "bicubic": bicubic, "lanczos": lanczos, "bicubic+usm": bicubic_usm}
     if spec in table:
@@ -111,5 +111,6 @@ def make_method(spec: str, *, scale: int = 4, depth: str | None = None, tile: in
     if spec in SSR_VARIANTS:
         from ssr.bench.ssr_method import ssr_method
 
-        return ssr_method(spec, scale=scale, depth=depth, tile=tile, rounds=rounds, device=device)
+        return ssr_method(spec, scale=scale, depth=depth, tile=tile, rounds=rounds, overlap=overlap,
+                          device=device)
     raise ConfigError(f"unknown method '{spec}' (one of {', '.join(CLASSICAL + SSR_VARIANTS)}, spandrel:PATH)")

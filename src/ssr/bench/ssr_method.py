@@ -15,7 +15,7 @@ import torch
 from ssr.bench.methods import Method
 from ssr.degradation import kernels as K
 from ssr.depth.base import make_depth_estimator
-from ssr.pipeline import DEFAULT_TILE, SVKRPipeline
+from ssr.pipeline import DEFAULT_OVERLAP, DEFAULT_TILE, SVKRPipeline
 from ssr.weights import load_default, manifest
 
 
@@ -39,12 +39,12 @@ def truth_kernels(truth: dict, size: int, scale: int) -> torch.Tensor:
 
 
 def ssr_method(spec: str, *, scale: int = 4, depth: str | None = None, tile: int | None = None,
-               rounds: int | None = None, device: str = "cpu") -> Method:
+               rounds: int | None = None, overlap: int = DEFAULT_OVERLAP, device: str = "cpu") -> Method:
     dkenet, rrdb = load_default("dkenet", scale), load_default("rrdb", scale)
     depth_spec = "none" if spec == "ssr-nodepth" else (depth or default_depth_spec())
     pipeline = SVKRPipeline(dkenet, rrdb, make_depth_estimator(depth_spec),
                             rounds=1 if spec == "ssr-t1" else (rounds or 3),
-                            tile=DEFAULT_TILE if tile is None else tile, device=device)
+                            tile=DEFAULT_TILE if tile is None else tile, overlap=overlap, device=device)
 
     def run(lr: np.ndarray, asked_scale: int) -> np.ndarray:
         return pipeline(_rgb(lr)).sr
