@@ -113,3 +113,13 @@ def test_zero_sized_png_is_refused(tmp_path):
     (tmp_path / "zero.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
     with pytest.raises(ImageReadError):
         read_image(tmp_path / "zero.png")
+
+
+def test_written_files_get_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    path = write_image(tmp_path / "p.png", smooth_image(0, 8, 8))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask

@@ -17,7 +17,7 @@ from ssr.errors import ConfigError, SsrError
 from ssr.io import DEFAULT_MAX_PIXELS
 from ssr.upscale import DEFAULT_MAX_OUTPUT_PIXELS
 
-DEFAULT_METHOD = "bicubic"  # becomes "ssr" once weights/manifest.json ships the SVKR models
+DEFAULT_METHOD = "ssr"  # the SVKR pipeline with the shipped weights (weights/manifest.json)
 from ssr.progress import set_quiet
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ssr.errors import ImageReadError, ImageWriteError
+from ssr.hashing import publish
 
 #: Extensions ssr reads and writes, mapped to the Pillow format name.
 FORMATS: dict[str, str] = {
@@ -239,7 +240,7 @@ def write_image(path: str | Path, pixels: np.ndarray, alpha: np.ndarray | None =
             _write_sixteen_bit(Path(tmp_name), array)
         else:
             _write_eight_bit(Path(tmp_name), array, fmt, jpeg_quality)
-        os.replace(tmp_name, path)
+        publish(tmp_name, path)
     except BaseException as exc:
         Path(tmp_name).unlink(missing_ok=True)
         if isinstance(exc, OSError):
