@@ -76,7 +76,7 @@ def test_folder_upscale_skips_other_files_and_keeps_alpha_and_depth(tmp_path, ca
     rng = np.random.default_rng(0)
     write_image(folder / "b.png", rng.random((12, 10, 3)), rng.random((12, 10)), bit_depth=16)
     (folder / "readme.txt").write_text("not an image")
-    assert main(["upscale", str(folder), "-o", str(tmp_path / "out"), "--scale", "2"]) == 0
+    assert main(["upscale", str(folder), "-o", str(tmp_path / "out"), "--scale", "2", "--method", "bicubic"]) == 0
     captured = capsys.readouterr()
     assert "skipping non-image file" in captured.err and "upscaled 2 image(s)" in captured.out
     b = read_image(tmp_path / "out" / "b.png")
