@@ -65,3 +65,29 @@ def test_missing_models_are_one_line_errors(tmp_path):
         make_depth_estimator(f"builtin:{tmp_path / 'none.safetensors'}")
     with pytest.raises(ConfigError, match="unknown depth backend"):
         make_depth_estimator("zoedepth")
+
+
+def test_ssi_loss_ignores_scale_and_shift_only():
+    from ssr.train.depth_data import ssi_mse
+
+    target = torch.rand(2, 1, 16, 16)
+    assert float(ssi_mse(3 * target - 0.4, target)) < 1e-10
+    assert float(ssi_mse(torch.rand(2, 1, 16, 16), target)) > 1e-3
+
+
+def test_synthetic_layers_are_nearer_than_what_they_cover():
+    from ssr.train.depth_data import synthetic_scene
+
+    images = [smooth_image(i, 80, 80) for i in range(3)]
+    rgb, depth = synthetic_scene(np.random.default_rng(0), images, 64)
+    assert rgb.shape == (64, 64, 3) and depth.shape == (64, 64)
+    assert depth.max() > 0.35 >= depth.min()  # at least one layer above the far background plane (<= 0.3 + tilt)
+
+
+def test_held_out_split_is_the_last_scenes(shared_data):
+    from ssr.train.depth_data import depth_pairs
+
+    train, held = depth_pairs(shared_data / "depth")
+    names = [rgb.name for rgb, _ in held]
+    assert len(held) == 7 and "Middlebury_30_output_color.png" in names and "1002.jpg" in names
+    assert not {rgb for rgb, _ in train} & {rgb for rgb, _ in held}

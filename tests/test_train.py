@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -24,15 +25,25 @@ def tiny_config(tmp_path: Path, name: str, stage: str = "rrdb", steps: int = 3) 
         images.mkdir()
         for i in range(3):
             save_png(images / f"t{i}.png", smooth_image(i, 64, 72))
+    depth_root = tmp_path / "depth"
+    if stage == "depth" and not depth_root.exists():
+        for sub in ("RGB", "Depth"):
+            (depth_root / "Middlebury" / sub).mkdir(parents=True)
+        for i in range(6):
+            save_png(depth_root / "Middlebury" / "RGB" / f"m{i}_color.png", smooth_image(10 + i, 48, 56))
+            ramp = np.tile(np.linspace(0.1, 1, 48)[:, None], (1, 56))[..., None]
+            save_png(depth_root / "Middlebury" / "Depth" / f"m{i}_depth.png", ramp)
     config = {
         "stage": stage, "scale": 4, "seed": 1, "threads": 1,
         "data": {"train_dirs": [str(images)], "val_dir": str(images), "val_images": 1, "patch_lr": 8,
                  "cache_size": 16, "grid": 2},
         "model": {"channels": 8, "blocks": 1, "growth": 4, "code_dim": 4, "kernel_size": 21}
-        if stage == "rrdb" else {"channels": 8, "kernel_size": 21},
+        if stage == "rrdb" else {"channels": 4 if stage == "depth" else 8, "kernel_size": 21},
         "optim": {"lr": 1e-3, "batch_size": 4, "steps": steps, "ema": 0.5},
         "log": {"out_dir": str(tmp_path / name), "val_every": 2, "log_every": 1, "checkpoint_minutes": 100},
     }
+    if stage == "depth":
+        config["data"].update({"depth_root": str(depth_root), "depth_patch": 32, "synthetic_fraction": 0.5})
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -51,7 +62,7 @@ def test_unknown_and_mistyped_keys_are_errors(tmp_path):
         load_config(tiny_config(tmp_path, "c"), {"stage": "gan"})
 
 
-@pytest.mark.parametrize("stage", ["rrdb", "dkenet"])
+@pytest.mark.parametrize("stage", ["rrdb", "dkenet", "depth"])
 def test_training_runs_logs_and_exports_loadable_weights(tmp_path, stage):
     config = load_config(tiny_config(tmp_path, stage, stage))
     result = train(config)
@@ -59,12 +70,17 @@ def test_training_runs_logs_and_exports_loadable_weights(tmp_path, stage):
     rows = (Path(config.log.out_dir) / "log.csv").read_text().splitlines()
     assert rows[0] == "step,loss,lr,val,elapsed_s" and len(rows) == 4
     descriptor = load_model(Path(result["weights"]))
-    assert descriptor.architecture == f"ssr.{stage}"
+    assert descriptor.architecture == {"rrdb": "ssr.rrdb", "dkenet": "ssr.dkenet", "depth": "ssr.depthnet"}[stage]
     lr = torch.rand(1, 3, 10, 12)
     kernels = torch.softmax(torch.rand(1, 441, 10, 12), 1)
     with torch.no_grad():
-        out = descriptor.model(lr, kernels) if stage == "rrdb" else descriptor.model(lr, torch.rand(1, 1, 10, 12))
-    assert out.shape == ((1, 3, 40, 48) if stage == "rrdb" else (1, 441, 10, 12))
+        if stage == "rrdb":
+            assert descriptor.model(lr, kernels).shape == (1, 3, 40, 48)
+        elif stage == "dkenet":
+            assert descriptor.model(lr, torch.rand(1, 1, 10, 12)).shape == (1, 441, 10, 12)
+        else:
+            assert descriptor.model(lr).shape == (1, 1, 10, 12)
+            assert float(rows[-1].split(",")[3]) >= 0  # AbsRel on the held-out split was computed
 
 
 def test_resume_equals_an_uninterrupted_run(tmp_path):

@@ -15,7 +15,7 @@ import yaml
 
 from ssr.errors import ConfigError
 
-STAGES = ("rrdb", "dkenet")
+STAGES = ("rrdb", "dkenet", "depth")
 
 
 @dataclass
@@ -27,6 +27,9 @@ class DataConfig:
     cache_size: int = 2000  # pre-rendered training pairs held in memory
     grid: int = 2  # kernel-field nodes per side over a training crop
     photo_downscale: float = 0.35  # large JPEG photos are reduced before use as ground truth
+    depth_root: str | None = None  # stage depth: folder with Middlebury/, Lu/, NYUDepthv2_Test/
+    depth_patch: int = 128  # stage depth: training patch side (pixels)
+    synthetic_fraction: float = 0.5  # stage depth: share of synthetic layered scenes
 
 
 @dataclass
@@ -123,6 +126,8 @@ def check(config: TrainConfig) -> TrainConfig:
         raise ConfigError("config: optim.ema must be in [0, 1)")
     if not config.data.train_dirs:
         raise ConfigError("config: data.train_dirs is empty")
+    if config.stage == "depth" and not 0 <= config.data.synthetic_fraction <= 1:
+        raise ConfigError("config: data.synthetic_fraction must be in [0, 1]")
     return config
 
 
@@ -145,6 +150,8 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Tr
     config.data.train_dirs = [str((base / d).resolve()) for d in config.data.train_dirs]
     if config.data.val_dir:
         config.data.val_dir = str((base / config.data.val_dir).resolve())
+    if config.data.depth_root:
+        config.data.depth_root = str((base / config.data.depth_root).resolve())
     config.log.out_dir = str((base / config.log.out_dir).resolve())
     return config
 

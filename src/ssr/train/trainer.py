@@ -4,6 +4,8 @@ Stages:
 * rrdb   : non-blind SR, LR + TRUE kernel field -> HR, L1 loss, val = PSNR-Y (crop = scale).
 * dkenet : kernel estimation, LR + depth -> per-pixel kernels, MSE on taps, val = kernel PSNR.
            (The sv protocol has no depth: a constant 0.5 map is fed; dof data comes with depth.)
+* depth  : builtin DepthNet, RGB -> relative inverse depth, scale-and-shift-invariant MSE on real
+           RGB-D pairs + synthetic layered scenes (depth_data.py), val = AbsRel on the held-out split.
 
 Determinism and DDP: every rank renders the same seeded pair cache; each step draws ONE global batch
 of indices from a generator seeded by (seed, step) and rank r takes indices[r::world]. DDP averages
@@ -28,22 +30,30 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from ssr.depth.base import DEFAULT_MAX_SIDE, reduce_for_depth, resize_plane
 from ssr.hashing import write_json
+from ssr.metrics.depth_error import depth_errors
 from ssr.metrics.kernel_error import kernel_errors
 from ssr.metrics.psnr_ssim import psnr_y
+from ssr.models.depthnet import DepthNet
 from ssr.models.dkenet import DKENet
 from ssr.models.kernel_code import sample_prior_kernels
 from ssr.models.registry import save_model
 from ssr.models.rrdb import KernelConditionedRRDB
 from ssr.progress import say
 from ssr.train.config import TrainConfig, to_dict
-from ssr.train.data import PairCache, build_cache, build_val_set, load_training_images
+from ssr.train.data import build_cache, build_val_set, load_training_images
+from ssr.train.depth_data import build_depth_cache, depth_pairs, load_pair, ssi_mse
 
 LOG_COLUMNS = ["step", "loss", "lr", "val", "elapsed_s"]
+ARCHITECTURE = {"rrdb": "ssr.rrdb", "dkenet": "ssr.dkenet", "depth": "ssr.depthnet"}
 
 
 def model_kwargs(config: TrainConfig) -> dict:
     m = config.model
+    if config.stage == "depth":
+        c = m.channels
+        return {"widths": [c, 2 * c, 4 * c, 6 * c]}
     if config.stage == "rrdb":
         return {"scale": config.scale, "channels": m.channels, "growth": m.growth, "blocks": m.blocks,
                 "kernel_size": m.kernel_size, "code_dim": m.code_dim}
@@ -56,10 +66,14 @@ def build_model(config: TrainConfig) -> nn.Module:
         model = KernelConditionedRRDB(**model_kwargs(config))
         model.code.fit(sample_prior_kernels(20000, config.model.kernel_size, config.scale, seed=config.seed))
         return model
+    if config.stage == "depth":
+        return DepthNet(**model_kwargs(config))
     return DKENet(**model_kwargs(config))
 
 
 def _forward_loss(model: nn.Module, stage: str, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    if stage == "depth":
+        return ssi_mse(model(batch["rgb"]), batch["depth"])
     if stage == "rrdb":
         return F.l1_loss(model(batch["lr"], batch["kernels"]), batch["hr"])
     depth = torch.full_like(batch["lr"][:, :1], 0.5)
@@ -72,7 +86,13 @@ def validate(model: nn.Module, stage: str, val_set, scale: int) -> float:
     model.eval()
     scores = []
     for item in val_set:
-        if stage == "rrdb":
+        if stage == "depth":
+            rgb, gt = item
+            small = reduce_for_depth(rgb, DEFAULT_MAX_SIDE)
+            predicted = model(torch.from_numpy(np.ascontiguousarray(small.transpose(2, 0, 1))).float()[None])[0, 0]
+            predicted = resize_plane(predicted.numpy(), *gt.shape)
+            scores.append(depth_errors(predicted, gt)["abs_rel"])
+        elif stage == "rrdb":
             sr = model(item.lr, item.kernels).clamp(0, 1)[0].numpy().transpose(1, 2, 0)
             sr = np.round(sr * 255) / 255
             scores.append(psnr_y(sr, item.hr, crop_border=scale))
@@ -120,6 +140,22 @@ def batch_indices(seed: int, step: int, cache_len: int, batch_size: int) -> torc
     return torch.randint(0, cache_len, (batch_size,), generator=generator)
 
 
+def _data(config: TrainConfig, rank: int):
+    """The in-memory training cache and (rank 0) the validation items of a stage."""
+    d = config.data
+    if config.stage == "depth":
+        images = load_training_images(d.train_dirs, d.photo_downscale, min_side=d.depth_patch)
+        train_pairs, held_out = depth_pairs(Path(d.depth_root)) if d.depth_root else ([], [])
+        real = [load_pair(*pair) for pair in train_pairs]
+        cache = build_depth_cache(real, images, d.cache_size, d.depth_patch, config.seed, d.synthetic_fraction)
+        return cache, ([load_pair(*pair) for pair in held_out] if rank == 0 else [])
+    images = load_training_images(d.train_dirs, d.photo_downscale, min_side=(d.patch_lr + 6) * config.scale)
+    cache = build_cache(images, d.cache_size, config.scale, d.patch_lr, d.grid, config.seed, config.model.kernel_size)
+    val_set = (build_val_set(d.val_dir, d.val_images, config.scale, config.seed, config.model.kernel_size)
+               if rank == 0 and d.val_dir else [])
+    return cache, val_set
+
+
 def _save_checkpoint(path: Path, model: nn.Module, ema: EMA, optimizer, step: int, config: TrainConfig) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     torch.save({"model": model.state_dict(), "ema": ema.model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -155,14 +191,7 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
             say(f"resumed from {checkpoint} at step {step}")
     trained = DistributedDataParallel(model) if world > 1 else model
 
-    patch_hr = config.data.patch_lr * config.scale
-    images = load_training_images(config.data.train_dirs, config.data.photo_downscale,
-                                  min_side=(config.data.patch_lr + 6) * config.scale)
-    cache: PairCache = build_cache(images, config.data.cache_size, config.scale, config.data.patch_lr,
-                                   config.data.grid, config.seed, config.model.kernel_size)
-    val_set = (build_val_set(config.data.val_dir, config.data.val_images, config.scale, config.seed,
-                             config.model.kernel_size) if rank == 0 and config.data.val_dir else [])
-    assert cache.hr.shape[-1] == patch_hr
+    cache, val_set = _data(config, rank)
 
     log_path = out_dir / "log.csv"
     if rank == 0 and not (resume and log_path.exists()):
@@ -203,7 +232,8 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
             running = []
         if is_last or time.monotonic() - last_save > 60 * config.log.checkpoint_minutes:
             _save_checkpoint(checkpoint, model, ema, optimizer, step, config)
-            save_model(out_dir / "model.safetensors", f"ssr.{config.stage}", ema.model, config.scale,
+            save_model(out_dir / "model.safetensors", ARCHITECTURE[config.stage], ema.model,
+                       1 if config.stage == "depth" else config.scale,
                        model_kwargs(config), {"step": step, "val": val})
             last_save = time.monotonic()
     # every rank reports that it stepped (the DDP test reads these)
