@@ -101,7 +101,7 @@ class SVKRPipeline:
 
     def __init__(self, dkenet: ModelDescriptor, rrdb: ModelDescriptor, depth: DepthEstimator, *,
                  rounds: int = 3, beta: float = 0.9, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", keep_rounds: bool = True) -> None:
         if rounds < 1 or not 0 <= beta < 1:
             raise ConfigError("rounds must be >= 1 and beta in [0, 1)")
         if tile < 0 or overlap < 0 or (tile and tile <= 2 * overlap):
@@ -110,6 +110,8 @@ class SVKRPipeline:
         self.scale = rrdb.scale
         self.rounds, self.beta, self.tile, self.overlap, self.device = rounds, beta, tile, overlap, device
         self.last_result: SVKRResult | None = None
+        # False keeps only the latest depth/code/SR (big images: each SR round is a full output image)
+        self.keep_rounds = keep_rounds
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.array(array, dtype=np.float32)).to(self.device)
@@ -170,6 +172,8 @@ class SVKRPipeline:
             if t + 1 < self.rounds:
                 depth = self._depth_at_lr(sr, (h, w))
                 lap("depth")
+            if not self.keep_rounds:
+                del result.depth_rounds[:-1], result.code_rounds[:-1], result.sr_rounds[:-1]
         result.sr = result.sr_rounds[-1]
         self.last_result = result  # for callers that save intermediates (ssr upscale --save-*)
         return result

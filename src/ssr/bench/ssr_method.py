@@ -44,7 +44,8 @@ def ssr_method(spec: str, *, scale: int = 4, depth: str | None = None, tile: int
     depth_spec = "none" if spec == "ssr-nodepth" else (depth or default_depth_spec())
     pipeline = SVKRPipeline(dkenet, rrdb, make_depth_estimator(depth_spec),
                             rounds=1 if spec == "ssr-t1" else (rounds or 3),
-                            tile=DEFAULT_TILE if tile is None else tile, overlap=overlap, device=device)
+                            tile=DEFAULT_TILE if tile is None else tile, overlap=overlap, device=device,
+                            keep_rounds=False)
 
     def run(lr: np.ndarray, asked_scale: int) -> np.ndarray:
         return pipeline(_rgb(lr)).sr

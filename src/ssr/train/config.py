@@ -65,6 +65,7 @@ class TrainConfig:
     scale: int = 4
     seed: int = 0
     threads: int = 0  # 0 = torch default
+    init: str | None = None  # start from these weights (e.g. the committed weights/*.safetensors)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -153,6 +154,8 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Tr
     if config.data.depth_root:
         config.data.depth_root = str((base / config.data.depth_root).resolve())
     config.log.out_dir = str((base / config.log.out_dir).resolve())
+    if config.init:
+        config.init = str((base / config.init).resolve())
     return config
 
 

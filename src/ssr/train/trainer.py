@@ -38,7 +38,7 @@ from ssr.metrics.psnr_ssim import psnr_y
 from ssr.models.depthnet import DepthNet
 from ssr.models.dkenet import DKENet
 from ssr.models.kernel_code import sample_prior_kernels
-from ssr.models.registry import save_model
+from ssr.models.registry import load_model, save_model
 from ssr.models.rrdb import KernelConditionedRRDB
 from ssr.progress import say
 from ssr.train.config import TrainConfig, to_dict
@@ -177,6 +177,10 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
         write_json(out_dir / "config.json", to_dict(config))
 
     model = build_model(config).to(device)
+    if config.init and not (resume and (out_dir / "checkpoint.pt").exists()):
+        model.load_state_dict(load_model(Path(config.init)).model.state_dict())
+        if rank == 0:
+            say(f"initialised from {config.init}")
     ema = EMA(model, config.optim.ema)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.optim.lr, betas=(0.9, 0.99))
     step = 0
