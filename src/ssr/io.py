@@ -61,6 +61,11 @@ class LoadedImage:
         return int(self.pixels.shape[1])
 
 
+def megapixels(count: int) -> str:
+    """Pixel counts for messages: '12.3 MP', or the plain count when small."""
+    return f"{count / 1e6:.1f} MP" if count >= 100_000 else f"{count} pixels"
+
+
 def is_image_path(path: Path) -> bool:
     """True when the extension is one ssr reads (used to skip other files in folders)."""
     return path.suffix.lower() in FORMATS
@@ -158,8 +163,8 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
                 raise ImageReadError(f"{path}: image has zero size ({width}x{height})")
             if width * height > max_pixels:
                 raise ImageReadError(
-                    f"{path}: image is too large ({width}x{height} = {width * height / 1e6:.0f} MP; "
-                    f"limit {max_pixels / 1e6:.0f} MP, raise it with --max-pixels)")
+                    f"{path}: image is too large ({width}x{height} = {megapixels(width * height)}; "
+                    f"limit {megapixels(max_pixels)}, raise it with --max-pixels)")
             if image.mode not in _PIL_MODES_OK:
                 raise ImageReadError(f"{path}: unsupported pixel mode '{image.mode}'")
             sixteen = _is_sixteen_bit(image)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ssr.bench.methods import Method, bicubic
 from ssr.errors import DataError, ImageWriteError, SsrError
-from ssr.io import FORMATS, is_image_path, list_images, read_image, write_image
+from ssr.io import FORMATS, is_image_path, list_images, megapixels, read_image, write_image
 from ssr.progress import progress, say
 from ssr.visualize import kernel_mosaic
 
@@ -82,10 +82,6 @@ def plan(files: list[Path], output: str | None, scale: int, overwrite: bool,
     return jobs
 
 
-def _megapixels(count: int) -> str:
-    return f"{count / 1e6:.1f} MP" if count >= 100_000 else f"{count} pixels"
-
-
 #: Largest output ssr produces by default (a 16 MP photo at x4); bounds memory on a 24 GB machine.
 DEFAULT_MAX_OUTPUT_PIXELS = 256_000_000
 
@@ -101,8 +97,8 @@ def upscale_file(job: Job, method: Method, scale: int, overwrite: bool, max_pixe
     loaded = read_image(job.source, max_pixels=max_pixels)
     out_h, out_w = loaded.height * scale, loaded.width * scale
     if out_h * out_w > max_output_pixels:
-        raise DataError(f"{job.source}: output would be {out_w}x{out_h} = {_megapixels(out_h * out_w)} "
-                        f"(limit {_megapixels(max_output_pixels)}; raise it with --max-output-pixels)")
+        raise DataError(f"{job.source}: output would be {out_w}x{out_h} = {megapixels(out_h * out_w)} "
+                        f"(limit {megapixels(max_output_pixels)}; raise it with --max-output-pixels)")
     sr = method.upscale(loaded.pixels, scale)
     alpha = None
     if loaded.alpha is not None:
