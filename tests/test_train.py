@@ -117,3 +117,11 @@ def test_init_from_exported_weights(tmp_path):
     a, b = load_file(first["weights"]), load_file(second["weights"])
     for key in a:  # lr 0: the EMA of unchanged weights stays the initial (exported) weights
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-7)
+
+
+def test_rrdb_can_learn_from_estimated_kernels(tmp_path):
+    dkenet = train(load_config(tiny_config(tmp_path, "dke", "dkenet", steps=1)))
+    config = load_config(tiny_config(tmp_path, "stage2", steps=2), {"model.kernel_source": f"dkenet:{dkenet['weights']}"})
+    assert train(config)["step"] == 2
+    with pytest.raises(ConfigError, match="kernel_source"):
+        load_config(tiny_config(tmp_path, "bad"), {"model.kernel_source": "oracle"})

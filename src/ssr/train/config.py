@@ -39,6 +39,7 @@ class ModelConfig:
     growth: int = 16
     code_dim: int = 16
     kernel_size: int = 21
+    kernel_source: str = "true"  # stage rrdb: "true" kernels, or "dkenet:PATH" = a frozen estimator's output
 
 
 @dataclass
@@ -127,6 +128,9 @@ def check(config: TrainConfig) -> TrainConfig:
         raise ConfigError("config: optim.ema must be in [0, 1)")
     if not config.data.train_dirs:
         raise ConfigError("config: data.train_dirs is empty")
+    source = config.model.kernel_source
+    if source != "true" and not source.startswith("dkenet:"):
+        raise ConfigError("config: model.kernel_source must be 'true' or 'dkenet:PATH'")
     if config.stage == "depth" and not 0 <= config.data.synthetic_fraction <= 1:
         raise ConfigError("config: data.synthetic_fraction must be in [0, 1]")
     return config
@@ -156,6 +160,8 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Tr
     config.log.out_dir = str((base / config.log.out_dir).resolve())
     if config.init:
         config.init = str((base / config.init).resolve())
+    if config.model.kernel_source.startswith("dkenet:"):
+        config.model.kernel_source = "dkenet:" + str((base / config.model.kernel_source[7:]).resolve())
     return config
 
 

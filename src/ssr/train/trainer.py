@@ -82,7 +82,7 @@ def _forward_loss(model: nn.Module, stage: str, batch: dict[str, torch.Tensor]) 
 
 
 @torch.no_grad()
-def validate(model: nn.Module, stage: str, val_set, scale: int) -> float:
+def validate(model: nn.Module, stage: str, val_set, scale: int, estimator: nn.Module | None = None) -> float:
     model.eval()
     scores = []
     for item in val_set:
@@ -93,7 +93,8 @@ def validate(model: nn.Module, stage: str, val_set, scale: int) -> float:
             predicted = resize_plane(predicted.numpy(), *gt.shape)
             scores.append(depth_errors(predicted, gt)["abs_rel"])
         elif stage == "rrdb":
-            sr = model(item.lr, item.kernels).clamp(0, 1)[0].numpy().transpose(1, 2, 0)
+            kernels = item.kernels if estimator is None else estimator(item.lr, torch.full_like(item.lr[:, :1], 0.5))
+            sr = model(item.lr, kernels).clamp(0, 1)[0].numpy().transpose(1, 2, 0)
             sr = np.round(sr * 255) / 255
             scores.append(psnr_y(sr, item.hr, crop_border=scale))
         else:
@@ -182,6 +183,9 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
         if rank == 0:
             say(f"initialised from {config.init}")
     ema = EMA(model, config.optim.ema)
+    estimator = None
+    if config.stage == "rrdb" and config.model.kernel_source.startswith("dkenet:"):
+        estimator = load_model(Path(config.model.kernel_source[7:]), device=str(device)).model
     optimizer = torch.optim.Adam(model.parameters(), lr=config.optim.lr, betas=(0.9, 0.99))
     step = 0
     checkpoint = out_dir / "checkpoint.pt"
@@ -212,6 +216,9 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
             group["lr"] = lr_now
         indices = batch_indices(config.seed, step, len(cache), config.optim.batch_size)[rank::world]
         batch = {k: v.to(device) for k, v in cache.batch(indices).items()}
+        if estimator is not None:  # SVKR stage 2: the RRDB learns from the kernels it will really get
+            with torch.no_grad():
+                batch["kernels"] = estimator(batch["lr"], torch.full_like(batch["lr"][:, :1], 0.5))
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
             loss = _forward_loss(trained, config.stage, batch)
         optimizer.zero_grad(set_to_none=True)
@@ -226,7 +233,7 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
             continue
         is_last = step == end_step
         if val_set and (step % config.log.val_every == 0 or is_last):
-            val = validate(ema.model, config.stage, val_set, config.scale)
+            val = validate(ema.model, config.stage, val_set, config.scale, estimator)
         if step % config.log.log_every == 0 or is_last:
             with open(log_path, "a", newline="") as handle:
                 csv.writer(handle).writerow([step, f"{np.mean(running):.6f}", f"{lr_now:.3g}",
