@@ -141,6 +141,15 @@ def batch_indices(seed: int, step: int, cache_len: int, batch_size: int) -> torc
     return torch.randint(0, cache_len, (batch_size,), generator=generator)
 
 
+def _tensorboard(out_dir: Path):
+    """TensorBoard scalars next to log.csv when the tensorboard package is installed (optional)."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(str(out_dir / "tensorboard"))
+
+
 def _data(config: TrainConfig, rank: int):
     """The in-memory training cache and (rank 0) the validation items of a stage."""
     d = config.data
@@ -201,6 +210,7 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
 
     cache, val_set = _data(config, rank)
 
+    board = _tensorboard(out_dir) if rank == 0 else None
     log_path = out_dir / "log.csv"
     if rank == 0 and not (resume and log_path.exists()):
         with open(log_path, "w", newline="") as handle:
@@ -240,6 +250,10 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
                                              "" if math.isnan(val) else f"{val:.4f}",
                                              f"{time.monotonic() - start:.1f}"])
             say(f"step {step}: loss {np.mean(running):.5f}" + ("" if math.isnan(val) else f", val {val:.3f}"))
+            if board is not None:
+                board.add_scalar("loss", float(np.mean(running)), step)
+                if not math.isnan(val):
+                    board.add_scalar("val", val, step)
             running = []
         if is_last or time.monotonic() - last_save > 60 * config.log.checkpoint_minutes:
             _save_checkpoint(checkpoint, model, ema, optimizer, step, config)
@@ -247,6 +261,8 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
                        1 if config.stage == "depth" else config.scale,
                        model_kwargs(config), {"step": step, "val": val})
             last_save = time.monotonic()
+    if board is not None:
+        board.close()
     # every rank reports that it stepped (the DDP test reads these)
     write_json(out_dir / f"rank{rank}.json", {"rank": rank, "world": world, "step": step})
     if world > 1:
