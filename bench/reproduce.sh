@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Re-run every measurement quoted in docs/benchmarks.md and MODEL_CARD.md (2-core CPU: ~15 min).
+# Usage: bash bench/reproduce.sh [OUT_DIR]   (needs ../shared/data; writes under OUT_DIR, default runs/bench)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT="${1:-runs/bench}"
+DATA="${SSR_DATA:-../shared/data}"
+SSR=.venv/bin/ssr
+METHODS=(--method bicubic --method ssr --method ssr-t1 --method ssr-nodepth --method ssr-oracle)
+mkdir -p "$OUT"
+$SSR -q bench --protocol sv --hr "$DATA/val/B100" --scale 4 --out "$OUT/b100_sv" "${METHODS[@]}" --cache "$OUT/cache"
+$SSR -q bench --protocol sv --hr "$DATA/val/Set14" --scale 4 --out "$OUT/set14_sv" "${METHODS[@]}" --cache "$OUT/cache"
+$SSR -q bench --protocol dof --hr "$DATA/depth/Middlebury/RGB" --depth-dir "$DATA/depth/Middlebury/Depth" --scale 4 \
+  --out "$OUT/middlebury_dof" "${METHODS[@]}" --cache "$OUT/cache"
+for run in b100_sv middlebury_dof; do
+  set_dir=$(.venv/bin/python -c "import json,sys; print(json.load(open(sys.argv[1]))['set'])" "$OUT/$run/results.json")
+  .venv/bin/python bench/kernel_eval.py "$set_dir" > "$OUT/$run/kernels.md"
+done
+.venv/bin/python bench/pipeline_speed.py --size 256 --rounds 3 --repeats 3 --threads 2 > "$OUT/speed_256.md"
+.venv/bin/python bench/pipeline_speed.py --size 2000 --rounds 3 --repeats 1 --threads 2 > "$OUT/speed_2000.md"
+echo "results in $OUT"
