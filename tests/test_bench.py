@@ -98,3 +98,19 @@ def test_st_lpips_from_the_shipped_weights():
     slight = np.clip(ref + np.random.default_rng(0).normal(0, 0.02, ref.shape), 0, 1).astype(np.float32)
     assert metrics.score(ref, ref)["ST-LPIPS"] == pytest.approx(0, abs=1e-6)
     assert metrics.score(noisy, ref)["ST-LPIPS"] > metrics.score(slight, ref)["ST-LPIPS"] > 0
+
+
+@pytest.mark.peers
+def test_ncnn_model_written_by_the_test(tmp_path):
+    try:
+        import ncnn  # noqa: F401
+    except ImportError:
+        skip_without_peers("ncnn not installed")
+    # a real ncnn model file: Input -> Interp (nearest, x2); no weights, so the .bin is empty
+    (tmp_path / "nearest2.param").write_text(
+        "7767517\n2 2\nInput data 0 1 data\nInterp output 1 1 data output 0=1 1=2.000000e+00 2=2.000000e+00\n")
+    (tmp_path / "nearest2.bin").write_bytes(b"")
+    method = make_method(f"ncnn:{tmp_path / 'nearest2.param'}")
+    assert method.scale == 2 and method.name == "ncnn:nearest2"
+    lr = smooth_image(0, 10, 12)
+    np.testing.assert_allclose(method.upscale(lr, 2), nearest(lr, 2), atol=1e-6)
