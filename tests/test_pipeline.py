@@ -1,6 +1,5 @@
 """SVKR pipeline: rounds, momentum, intermediates, and tiled == untiled."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from pathlib import Path
 from typing import Any, Sequence
@@ -39,10 +38,6 @@ def write_csv(path: Path, rows: Sequence[dict], columns: Sequence[str]) -> None:
     for row in rows:
         writer.writerow({c: (UNAVAILABLE if row.get(c) is None else row.get(c)) for c in columns})
     atomic_write_bytes(path, buffer.getvalue().encode())
-
-
-def write_json(path: Path, data: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(data, indent=2, allow_nan=True) + "\n").encode())
 
 
 def mean_row(rows: Sequence[dict], columns: Sequence[str], label_column: str, label: str = "mean") -> dict:

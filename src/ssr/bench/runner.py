@@ -10,7 +10,6 @@ during one image.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import statistics
@@ -23,16 +22,15 @@ import ssr
 from ssr.bench.figure import figure_grid
 from ssr.bench.memory import PeakMemory
 from ssr.bench.methods import Method, make_method, nearest
-from ssr.degradation import protocols as P
 from ssr.degradation.build import build_set, match_depth_files
 from ssr.errors import DataError
-from ssr.hashing import sha256_file
+from ssr.hashing import sha256_file, write_json
 from ssr.io import list_images, read_image, to_uint8, write_image
 from ssr.metrics.evaluate import image_metrics
 from ssr.metrics.perceptual import PerceptualMetrics
 from ssr.paths import CACHE_DIR
 from ssr.progress import progress, say
-from ssr.report import markdown_table, write_csv, write_json
+from ssr.report import markdown_table, write_csv
 
 TABLE_COLUMNS = ["method", "PSNR-Y", "SSIM-Y", "ST-LPIPS", "LPIPS", "MUSIQ", "CLIP-IQA", "NIQE",
                  "time/img (s)", "peak mem (MiB)"]

@@ -17,7 +17,6 @@ Every kernel is normalised to sum to exactly 1 (to float rounding).
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch

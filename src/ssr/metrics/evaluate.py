@@ -12,7 +12,8 @@ from ssr.metrics.niqe import BLOCK, niqe, niqe_params_path
 from ssr.metrics.perceptual import PerceptualMetrics
 from ssr.metrics.psnr_ssim import psnr_rgb, psnr_y, ssim_rgb, ssim_y
 from ssr.progress import progress
-from ssr.report import markdown_table, mean_row, write_csv, write_json
+from ssr.hashing import write_json
+from ssr.report import markdown_table, mean_row, write_csv
 
 BASE_COLUMNS = ["image", "psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "niqe"]
 

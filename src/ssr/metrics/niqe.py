@@ -15,7 +15,6 @@ When none exists NIQE is *unavailable* (None), never zero.
 
 from __future__ import annotations
 
-import math
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -115,6 +114,3 @@ def niqe(image: np.ndarray, crop_border: int = 0, params_path: str | Path | None
         y = y[crop_border:-crop_border, crop_border:-crop_border]
     return niqe_of_y(np.round(y), path)
 
-
-def blocks_ok(height: int, width: int, crop_border: int = 0) -> bool:
-    return min(height, width) - 2 * crop_border >= BLOCK and not math.isnan(height)

@@ -17,6 +17,7 @@ Checkpoints (model, EMA, optimizer, step) are written every `checkpoint_minutes`
 
 from __future__ import annotations
 
+import copy
 import csv
 import math
 import os
@@ -109,7 +110,7 @@ class EMA:
 
     def __init__(self, model: nn.Module, decay: float) -> None:
         self.decay = decay
-        self.model = build_like(model)
+        self.model = copy.deepcopy(model)
         self.model.load_state_dict(model.state_dict())
         self.model.eval()
         for p in self.model.parameters():
@@ -121,12 +122,6 @@ class EMA:
             ema_p.mul_(self.decay).add_(p.detach(), alpha=1 - self.decay)
         for ema_b, b in zip(self.model.buffers(), model.buffers()):
             ema_b.copy_(b)
-
-
-def build_like(model: nn.Module) -> nn.Module:
-    import copy
-
-    return copy.deepcopy(model)
 
 
 def _distributed() -> tuple[int, int]:
