@@ -33,6 +33,7 @@ from ssr.depth.base import DepthEstimator, resize_plane
 from ssr.errors import ConfigError
 from ssr.imresize import imresize
 from ssr.models.registry import ModelDescriptor
+from ssr.progress import progress
 
 DEFAULT_TILE = 96
 DEFAULT_OVERLAP = 16
@@ -68,7 +69,7 @@ def ramp(length: int, overlap: int, at_start: bool, at_end: bool) -> np.ndarray:
 
 
 def run_tiled(lr: np.ndarray, fn: Callable[[int, int, int, int], np.ndarray], out_channels: int, scale: int,
-              tile: int, overlap: int) -> np.ndarray:
+              tile: int, overlap: int, label: str = "") -> np.ndarray:
     """Blend fn(top, left, h, w) -> (C, h*scale, w*scale) over overlapping LR tiles.
 
     Each tile is computed with `overlap` extra LR pixels of context on every side (clamped to the
@@ -80,19 +81,18 @@ def run_tiled(lr: np.ndarray, fn: Callable[[int, int, int, int], np.ndarray], ou
         return fn(0, 0, h, w)
     out = np.zeros((out_channels, h * scale, w * scale), np.float32)
     weight_sum = np.zeros((h * scale, w * scale), np.float32)
-    for top in tile_starts(h, tile, overlap):
-        th = min(tile, h)
+    positions = [(top, left) for top in tile_starts(h, tile, overlap) for left in tile_starts(w, tile, overlap)]
+    th, tw = min(tile, h), min(tile, w)
+    for top, left in progress(positions, f"tiles ({label})"):
         y0, y1 = max(0, top - overlap), min(h, top + th + overlap)
+        x0, x1 = max(0, left - overlap), min(w, left + tw + overlap)
         wy = ramp(th * scale, overlap * scale, top == 0, top + th >= h)
-        for left in tile_starts(w, tile, overlap):
-            tw = min(tile, w)
-            x0, x1 = max(0, left - overlap), min(w, left + tw + overlap)
-            wx = ramp(tw * scale, overlap * scale, left == 0, left + tw >= w)
-            piece = fn(y0, x0, y1 - y0, x1 - x0)
-            piece = piece[:, (top - y0) * scale:(top - y0 + th) * scale, (left - x0) * scale:(left - x0 + tw) * scale]
-            weight = wy[:, None] * wx[None, :]
-            out[:, top * scale:(top + th) * scale, left * scale:(left + tw) * scale] += piece * weight
-            weight_sum[top * scale:(top + th) * scale, left * scale:(left + tw) * scale] += weight
+        wx = ramp(tw * scale, overlap * scale, left == 0, left + tw >= w)
+        piece = fn(y0, x0, y1 - y0, x1 - x0)
+        piece = piece[:, (top - y0) * scale:(top - y0 + th) * scale, (left - x0) * scale:(left - x0 + tw) * scale]
+        weight = wy[:, None] * wx[None, :]
+        out[:, top * scale:(top + th) * scale, left * scale:(left + tw) * scale] += piece * weight
+        weight_sum[top * scale:(top + th) * scale, left * scale:(left + tw) * scale] += weight
     return out / weight_sum
 
 
@@ -126,7 +126,7 @@ class SVKRPipeline:
             d_t = self._tensor(depth_lr[top:top + th, left:left + tw])[None, None]
             return code(self.dkenet(lr_t, d_t))[0].cpu().numpy()
 
-        return run_tiled(lr, one_tile, code.dim, 1, self.tile, self.overlap)
+        return run_tiled(lr, one_tile, code.dim, 1, self.tile, self.overlap, "kernels")
 
     @torch.no_grad()
     def restore(self, lr: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -137,7 +137,7 @@ class SVKRPipeline:
             kernels = self.rrdb.code.decode(c_t)
             return self.rrdb(lr_t, kernels)[0].clamp(0, 1).cpu().numpy()
 
-        sr = run_tiled(lr, one_tile, 3, self.scale, self.tile, self.overlap)
+        sr = run_tiled(lr, one_tile, 3, self.scale, self.tile, self.overlap, "SR")
         return np.clip(sr.transpose(1, 2, 0), 0, 1)
 
     def _depth_at_lr(self, rgb: np.ndarray, lr_shape: tuple[int, int]) -> np.ndarray:
