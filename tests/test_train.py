@@ -125,3 +125,23 @@ def test_rrdb_can_learn_from_estimated_kernels(tmp_path):
     assert train(config)["step"] == 2
     with pytest.raises(ConfigError, match="kernel_source"):
         load_config(tiny_config(tmp_path, "bad"), {"model.kernel_source": "oracle"})
+
+
+def test_sigterm_stops_with_a_checkpoint(tmp_path):
+    import signal
+    import time
+
+    config_path = tiny_config(tmp_path, "long", steps=100000)
+    process = subprocess.Popen([sys.executable, "-m", "ssr.cli", "--quiet", "train", str(config_path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "OMP_NUM_THREADS": "1"})
+    log = tmp_path / "long" / "log.csv"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not log.exists() or len(log.read_text().splitlines()) < 3):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr[-2000:]
+    state = torch.load(tmp_path / "long" / "checkpoint.pt", weights_only=False)
+    assert 2 <= state["step"] < 100000
+    assert load_model(tmp_path / "long" / "model.safetensors").metadata["step"] == str(state["step"])

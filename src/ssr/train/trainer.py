@@ -21,6 +21,7 @@ import copy
 import csv
 import math
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -161,6 +162,51 @@ def _data(config: TrainConfig, rank: int):
     return cache, val_set
 
 
+_STOP = {"requested": False}
+
+
+def _install_stop_handler():
+    """SIGTERM (e.g. a scheduler's time limit) ends training at the next step with a checkpoint."""
+    _STOP["requested"] = False
+    try:
+        return signal.signal(signal.SIGTERM, lambda *_: _STOP.update(requested=True))
+    except ValueError:  # not the main thread: no handler
+        return None
+
+
+def _stop_requested(world: int) -> bool:
+    wanted = _STOP["requested"]
+    if world > 1:  # every rank must stop at the same step, or DDP would hang
+        flag = torch.tensor([int(wanted)])
+        dist.all_reduce(flag)
+        wanted = bool(flag.item())
+    return wanted
+
+
+def _report(config: TrainConfig, ema, optimizer, model, estimator, val_set, board, log_path: Path, step: int,
+            is_last: bool, running: list[float], lr_now: float, val: float, last_save: float, start: float):
+    """Rank 0's periodic work: validation, CSV/TensorBoard logs, checkpoint + weights export."""
+    if val_set and (step % config.log.val_every == 0 or is_last):
+        val = validate(ema.model, config.stage, val_set, config.scale, estimator)
+    if step % config.log.log_every == 0 or is_last:
+        loss = float(np.mean(running))
+        with open(log_path, "a", newline="") as handle:
+            csv.writer(handle).writerow([step, f"{loss:.6f}", f"{lr_now:.3g}", "" if math.isnan(val) else f"{val:.4f}",
+                                         f"{time.monotonic() - start:.1f}"])
+        say(f"step {step}: loss {loss:.5f}" + ("" if math.isnan(val) else f", val {val:.3f}"))
+        if board is not None:
+            board.add_scalar("loss", loss, step)
+            if not math.isnan(val):
+                board.add_scalar("val", val, step)
+    if is_last or time.monotonic() - last_save > 60 * config.log.checkpoint_minutes:
+        out_dir = log_path.parent
+        _save_checkpoint(out_dir / "checkpoint.pt", model, ema, optimizer, step, config)
+        save_model(out_dir / "model.safetensors", ARCHITECTURE[config.stage], ema.model,
+                   1 if config.stage == "depth" else config.scale, model_kwargs(config), {"step": step, "val": val})
+        last_save = time.monotonic()
+    return val, last_save
+
+
 def _save_checkpoint(path: Path, model: nn.Module, ema: EMA, optimizer, step: int, config: TrainConfig) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     torch.save({"model": model.state_dict(), "ema": ema.model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -215,6 +261,7 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
     end_step = config.optim.steps if max_steps is None else min(config.optim.steps, step + max_steps)
     use_amp = device.type == "cuda"
     running, val = [], math.nan
+    previous_handler = _install_stop_handler()
     while step < end_step:
         lr_now = config.optim.lr * 0.5 ** sum(step >= s for s in config.optim.lr_decay_at)
         for group in optimizer.param_groups:
@@ -234,28 +281,18 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
         ema.update(model)
         step += 1
         running.append(loss.item())
-        if rank != 0:
-            continue
-        is_last = step == end_step
-        if val_set and (step % config.log.val_every == 0 or is_last):
-            val = validate(ema.model, config.stage, val_set, config.scale, estimator)
-        if step % config.log.log_every == 0 or is_last:
-            with open(log_path, "a", newline="") as handle:
-                csv.writer(handle).writerow([step, f"{np.mean(running):.6f}", f"{lr_now:.3g}",
-                                             "" if math.isnan(val) else f"{val:.4f}",
-                                             f"{time.monotonic() - start:.1f}"])
-            say(f"step {step}: loss {np.mean(running):.5f}" + ("" if math.isnan(val) else f", val {val:.3f}"))
-            if board is not None:
-                board.add_scalar("loss", float(np.mean(running)), step)
-                if not math.isnan(val):
-                    board.add_scalar("val", val, step)
-            running = []
-        if is_last or time.monotonic() - last_save > 60 * config.log.checkpoint_minutes:
-            _save_checkpoint(checkpoint, model, ema, optimizer, step, config)
-            save_model(out_dir / "model.safetensors", ARCHITECTURE[config.stage], ema.model,
-                       1 if config.stage == "depth" else config.scale,
-                       model_kwargs(config), {"step": step, "val": val})
-            last_save = time.monotonic()
+        stopping = _stop_requested(world)
+        if rank == 0:
+            val, last_save = _report(config, ema, optimizer, model, estimator, val_set, board, log_path, step,
+                                     step == end_step or stopping, running, lr_now, val, last_save, start)
+            if step % config.log.log_every == 0 or step == end_step or stopping:
+                running = []
+        if stopping:
+            if rank == 0:
+                say(f"stopped on request at step {step}; checkpoint saved (continue with --resume)")
+            break
+    if previous_handler is not None:
+        signal.signal(signal.SIGTERM, previous_handler)
     if board is not None:
         board.close()
     # every rank reports that it stepped (the DDP test reads these)
