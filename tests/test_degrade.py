@@ -93,3 +93,16 @@ def test_a_bad_image_leaves_no_partial_set(hr_folder, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "zz_broken.png" in err[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hr"]  # no out/, no hidden staging folder
+
+
+def test_dof_with_a_depth_estimator_instead_of_files(hr_folder, tmp_path):
+    import torch
+
+    from ssr.models.depthnet import DepthNet
+    from ssr.models.registry import save_model
+
+    torch.manual_seed(0)
+    save_model(tmp_path / "d.safetensors", "ssr.depthnet", DepthNet(widths=(4, 8)), 1, {"widths": [4, 8]})
+    manifest = build_set("dof", 4, 0, hr_folder, tmp_path / "o", depth_estimator=f"builtin:{tmp_path / 'd.safetensors'}")
+    meta = np.load(tmp_path / "o" / manifest["images"][0]["files"]["meta"])
+    assert meta["depth"].shape == (64, 72) and 0 <= meta["depth"].min() and meta["depth"].max() <= 1

@@ -71,7 +71,8 @@ def cmd_degrade(args: argparse.Namespace) -> int:
 
     manifest = build_set(args.protocol, args.scale, args.seed, Path(args.hr_dir), Path(args.out_dir),
                          depth_dir=Path(args.depth_dir) if args.depth_dir else None,
-                         overrides=_overrides(args.set), overwrite=args.overwrite)
+                         overrides=_overrides(args.set), overwrite=args.overwrite,
+                         depth_estimator=args.depth_estimator)
     print(f"wrote {len(manifest['images'])} LR image(s) ({args.protocol} x{args.scale}, seed {args.seed}) "
           f"and {Path(args.out_dir) / 'manifest.json'}")
     return 0
@@ -192,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=int, default=4, choices=(2, 4))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--depth-dir", help="depth maps for protocol dof (paired by name, else by sorted order)")
+    p.add_argument("--depth-estimator", help="protocol dof without --depth-dir: estimate depth (builtin, hf:DIR)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a protocol setting")
     p.add_argument("--overwrite", action="store_true", help="rebuild a non-empty output folder")
     p.set_defaults(func=cmd_degrade)

@@ -29,7 +29,7 @@ from ssr.degradation.field import DefocusField
 from ssr.degradation.scm import build_field, render
 from ssr.errors import DataError
 from ssr.hashing import save_npz, sha256_file, write_json
-from ssr.io import list_images, read_depth, read_image, write_image
+from ssr.io import list_images, read_depth, read_image, to_rgb, write_image
 from ssr.progress import progress
 
 DEPTH_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".npy")
@@ -117,15 +117,20 @@ def _box_reduce(pixels: np.ndarray, scale: int) -> np.ndarray:
 
 def build_set(protocol: str, scale: int, seed: int, hr_dir: Path, out_dir: Path, *,
               depth_dir: Path | None = None, overrides: dict[str, str] | None = None,
-              overwrite: bool = False) -> dict:
+              overwrite: bool = False, depth_estimator: str | None = None) -> dict:
     """Degrade every image of `hr_dir` with `protocol`; returns the manifest (also written to disk)."""
     if protocol not in P.PROTOCOL_NAMES:
         raise DataError(f"unknown protocol '{protocol}' (one of {', '.join(P.PROTOCOL_NAMES)})")
     settings = P.ProtocolSettings.for_scale(scale).with_overrides(overrides or {})
     hr_dir, out_dir = Path(hr_dir), Path(out_dir)
+    if protocol == "dof" and depth_dir is None and depth_estimator is None:
+        raise DataError("protocol 'dof' needs depth: pass --depth-dir with one depth map per image, or "
+                        "--depth-estimator (builtin, hf:DIR) to estimate it from each HR image")
+    estimator = None
     if protocol == "dof" and depth_dir is None:
-        raise DataError("protocol 'dof' needs depth: pass --depth-dir with one depth map per image "
-                        "(no monocular depth estimator is installed yet)")
+        from ssr.depth import make_depth_estimator
+
+        estimator = make_depth_estimator(depth_estimator)
     _check_out(out_dir, overwrite)
     if protocol == "real":
         pairs = _real_pairs(hr_dir)
@@ -133,7 +138,7 @@ def build_set(protocol: str, scale: int, seed: int, hr_dir: Path, out_dir: Path,
         images, _ = list_images(hr_dir)
         if not images:
             raise DataError(f"{hr_dir}: no images found")
-        depth_files = match_depth_files(images, Path(depth_dir)) if protocol == "dof" else {}
+        depth_files = match_depth_files(images, Path(depth_dir)) if protocol == "dof" and depth_dir else {}
     entries: list[dict] = []
     with _staging(out_dir) as stage:
         if protocol == "real":
@@ -149,7 +154,8 @@ def build_set(protocol: str, scale: int, seed: int, hr_dir: Path, out_dir: Path,
                 rng = P.image_rng(seed, path.stem)
                 depth = None
                 if protocol == "dof":
-                    depth = mod_crop(_depth_for(depth_files[path], loaded.pixels.shape[:2]), scale)
+                    depth = (estimator(to_rgb(hr)) if estimator is not None
+                             else mod_crop(_depth_for(depth_files[path], loaded.pixels.shape[:2]), scale))
                     record = P.sample_dof(rng, scale, settings, depth)
                 else:
                     record = P.sample_sv(rng, scale, settings)
