@@ -22,6 +22,7 @@ from ssr.bench.ssr_method import ssr_method
 from ssr.imresize import imresize
 from ssr.io import read_image
 from ssr.paths import example_dir
+from ssr.progress import set_quiet
 
 
 def main() -> None:
@@ -33,6 +34,7 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=96)
     parser.add_argument("--depth", default=None)
     args = parser.parse_args()
+    set_quiet(True)
     torch.set_num_threads(args.threads)
     photo = read_image(example_dir() / "hr" / "coffee.png").pixels
     side = min(photo.shape[:2])

@@ -63,3 +63,11 @@ def test_tiles_cover_and_ramps_blend():
     assert tile_starts(30, 40, 16) == [0]
     weight = ramp(40, 8, at_start=False, at_end=True)
     assert weight[0] < weight[7] < weight[8] == 1 and weight[-1] == 1
+
+
+def test_rounds_with_unchanged_depth_equal_one_round(tiny_models):
+    dkenet, rrdb = tiny_models
+    lr = smooth_image(3, 20, 24)
+    three = SVKRPipeline(dkenet, rrdb, ConstantDepth(), rounds=3, tile=0)(lr)
+    one = SVKRPipeline(dkenet, rrdb, ConstantDepth(), rounds=1, tile=0)(lr)
+    assert np.array_equal(three.sr, one.sr) and len(three.sr_rounds) == 3

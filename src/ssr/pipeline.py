@@ -159,16 +159,22 @@ class SVKRPipeline:
 
         depth = self._depth_at_lr(np.clip(imresize(lr, scale=self.scale), 0, 1), (h, w))
         lap("depth")
-        codes = None
+        codes, sr, previous_depth = None, None, None
         for t in range(self.rounds):
             result.depth_rounds.append(depth)
-            estimate = true_codes if true_codes is not None else self.estimate_codes(lr, depth)
-            codes = estimate if codes is None else self.beta * codes + (1 - self.beta) * estimate
+            # A round whose inputs did not change (same depth, or fixed oracle kernels) gives the same
+            # estimate, and mixing equal fields changes nothing: reuse it instead of recomputing.
+            stationary = t > 0 and (true_codes is not None or np.array_equal(depth, previous_depth))
+            if not stationary:
+                estimate = true_codes if true_codes is not None else self.estimate_codes(lr, depth)
+                codes = estimate if codes is None else self.beta * codes + (1 - self.beta) * estimate
             result.code_rounds.append(codes)
             lap("kernels")
-            sr = self.restore(lr, codes)
+            if not stationary:
+                sr = self.restore(lr, codes)
             result.sr_rounds.append(sr)
             lap("sr")
+            previous_depth = depth
             if t + 1 < self.rounds:
                 depth = self._depth_at_lr(sr, (h, w))
                 lap("depth")
