@@ -56,6 +56,22 @@ def _resize_axis(image: np.ndarray, axis: int, out_length: int, scale: float, an
     return np.moveaxis(out, 0, axis)
 
 
+def resize_float(image: np.ndarray, height: int, width: int, filter: str = "bilinear") -> np.ndarray:
+    """Pillow resize on float data, channel by channel (no 8-bit rounding): (H, W) or (H, W, C).
+
+    For quick geometric resizes (depth maps, photos, augmentation); `imresize` is the MATLAB-exact
+    bicubic that metrics and the bicubic baseline need.
+    """
+    from PIL import Image
+
+    resample = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC,
+                "lanczos": Image.Resampling.LANCZOS}[filter]
+    planes = image[..., None] if image.ndim == 2 else image
+    out = np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(planes[..., c], np.float32), "F").resize(
+        (width, height), resample)) for c in range(planes.shape[2])], axis=2)
+    return out[..., 0] if image.ndim == 2 else out
+
+
 def imresize(image: np.ndarray, scale: float | None = None, output_shape: tuple[int, int] | None = None,
              antialiasing: bool = True) -> np.ndarray:
     """Resize a (H, W) or (H, W, C) float image like MATLAB's imresize(image, scale, 'bicubic')."""

@@ -18,11 +18,10 @@ from typing import Callable
 
 import numpy as np
 import torch
-from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 from ssr.errors import ConfigError, UnavailableError
-from ssr.imresize import imresize
+from ssr.imresize import imresize, resize_float
 
 CLASSICAL = ("nearest", "bicubic", "lanczos", "bicubic+usm")
 
@@ -42,13 +41,6 @@ class Method:
     pipeline: object | None = None  # the SVKR pipeline behind an `ssr*` method (for intermediates)
 
 
-def _pil_resize(image: np.ndarray, scale: int, resample: Image.Resampling) -> np.ndarray:
-    h, w, c = image.shape
-    planes = [np.asarray(Image.fromarray(np.ascontiguousarray(image[..., i], np.float32), "F").resize(
-        (w * scale, h * scale), resample)) for i in range(c)]
-    return np.clip(np.stack(planes, axis=2), 0, 1)
-
-
 def nearest(image: np.ndarray, scale: int) -> np.ndarray:
     return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
 
@@ -58,7 +50,7 @@ def bicubic(image: np.ndarray, scale: int) -> np.ndarray:
 
 
 def lanczos(image: np.ndarray, scale: int) -> np.ndarray:
-    return _pil_resize(image, scale, Image.Resampling.LANCZOS)
+    return np.clip(resize_float(image, image.shape[0] * scale, image.shape[1] * scale, "lanczos"), 0, 1)
 
 
 def bicubic_usm(image: np.ndarray, scale: int, amount: float = 0.8) -> np.ndarray:

@@ -14,8 +14,10 @@ import torch
 
 from ssr.bench.methods import Method
 from ssr.degradation import kernels as K
+from ssr.degradation.apply import kernel_offset
 from ssr.depth.base import make_depth_estimator
 from ssr.pipeline import DEFAULT_OVERLAP, DEFAULT_TILE, SVKRPipeline
+from ssr.train.data import covariance_to_kernels
 from ssr.weights import load_default, manifest
 
 
@@ -26,15 +28,12 @@ def default_depth_spec() -> str:
 
 def truth_kernels(truth: dict, size: int, scale: int) -> torch.Tensor:
     """(1, size*size, h, w) kernels from a set's meta maps (sv: covariance; dof: disk radius)."""
-    offset = ((scale - 1) / 2 - (scale - 1) // 2,) * 2
     if "c_xx" in truth:
-        h, w = truth["c_xx"].shape
-        flat = [torch.from_numpy(np.asarray(truth[k], np.float64).reshape(-1)) for k in ("c_xx", "c_xy", "c_yy")]
-        kernels = K.kernels_from_covariance(size, *flat, offset=offset, dtype=torch.float32)
-    else:
-        h, w = truth["radius"].shape
-        kernels = K.disk_kernels(size, torch.from_numpy(np.asarray(truth["radius"], np.float64).reshape(-1)),
-                                 offset=offset, dtype=torch.float32)
+        cov = np.stack([truth[k] for k in ("c_xx", "c_xy", "c_yy")])[None]
+        return covariance_to_kernels(torch.from_numpy(cov.astype(np.float32)), size, scale)
+    h, w = truth["radius"].shape
+    kernels = K.disk_kernels(size, torch.from_numpy(np.asarray(truth["radius"], np.float64).reshape(-1)),
+                             offset=kernel_offset(scale), dtype=torch.float32)
     return kernels.view(h, w, -1).permute(2, 0, 1)[None].contiguous()
 
 

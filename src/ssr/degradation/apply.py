@@ -22,6 +22,12 @@ import torch.nn.functional as F
 DEFAULT_CHUNK_ELEMENTS = 8_000_000  # floats per patch chunk (~32 MB in float32)
 
 
+def kernel_offset(scale: int) -> tuple[float, float]:
+    """(dy, dx) of a kernel's continuous centre from its kept pixel: 0.5 for even scales, else 0."""
+    shift = (scale - 1) / 2 - (scale - 1) // 2
+    return shift, shift
+
+
 @dataclass(frozen=True)
 class Geometry:
     """Where the kept pixels lie for an HR image of (hr_h, hr_w) at `scale` with `size` kernels."""
@@ -37,7 +43,7 @@ class Geometry:
 
     @property
     def offset(self) -> float:
-        return (self.scale - 1) / 2 - self.anchor
+        return kernel_offset(self.scale)[0]
 
     @property
     def pad(self) -> int:

@@ -20,8 +20,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
 import ssr
 from ssr.degradation import protocols as P
 from ssr.degradation.apply import Geometry
@@ -29,6 +27,7 @@ from ssr.degradation.field import DefocusField
 from ssr.degradation.scm import build_field, render
 from ssr.errors import DataError
 from ssr.hashing import save_npz, sha256_file, write_json
+from ssr.imresize import resize_float
 from ssr.io import list_images, read_depth, read_image, to_rgb, write_image
 from ssr.progress import progress
 
@@ -57,7 +56,7 @@ def match_depth_files(images: list[Path], depth_dir: Path) -> dict[Path, Path]:
 def _depth_for(path: Path, hr_shape: tuple[int, int]) -> np.ndarray:
     depth = read_depth(path)
     if depth.shape != hr_shape:
-        depth = np.asarray(Image.fromarray(depth, "F").resize((hr_shape[1], hr_shape[0]), Image.Resampling.BILINEAR))
+        depth = resize_float(depth, *hr_shape)
     return depth
 
 

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 from ssr.degradation.apply import blur_downsample
@@ -33,6 +32,7 @@ from ssr.degradation.field import DefocusField, GridField
 from ssr.degradation.jpeg import jpeg_roundtrip
 from ssr.degradation.noise import NOISE_KINDS, noise_field
 from ssr.errors import ConfigError
+from ssr.imresize import resize_float
 from ssr.io import to_uint8
 
 SCHEMA = "ssr.degradation/1"
@@ -119,20 +119,14 @@ def _compress(image: np.ndarray, jpeg: dict | None) -> np.ndarray:
     return jpeg_roundtrip(image, int(jpeg["quality"]))
 
 
-def _resize_float(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    planes = [np.asarray(Image.fromarray(image[..., c].astype(np.float32), "F").resize(
-        (width, height), Image.Resampling.BICUBIC)) for c in range(image.shape[2])]
-    return np.stack(planes, axis=2)
-
-
 def _second_order(lr: np.ndarray, second: dict) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     h, w, _ = lr.shape
     sigma = float(second["blur_sigma"])
     blurred = np.stack([gaussian_filter(lr[..., c], sigma, mode="reflect", truncate=3.0)
                         for c in range(lr.shape[2])], axis=2) if sigma > 0 else lr
     factor = float(second["resize"])
-    small = _resize_float(blurred, max(1, round(w * factor)), max(1, round(h * factor)))
-    back = _resize_float(small, w, h)
+    small = resize_float(blurred, max(1, round(h * factor)), max(1, round(w * factor)), "bicubic")
+    back = resize_float(small, h, w, "bicubic")
     noise = second["noise"]
     n2 = noise_field(back, noise["kind"], float(noise["level"]), bool(noise["color"]), int(noise["seed"]))
     noisy = np.clip(back + n2, 0.0, 1.0)

@@ -18,9 +18,8 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
-from PIL import Image
-
 from ssr.errors import ConfigError
+from ssr.imresize import resize_float
 
 DEFAULT_MAX_SIDE = 384
 
@@ -33,7 +32,7 @@ class DepthEstimator(Protocol):
 
 
 def resize_plane(plane: np.ndarray, height: int, width: int) -> np.ndarray:
-    return np.asarray(Image.fromarray(plane.astype(np.float32), "F").resize((width, height), Image.Resampling.BILINEAR))
+    return resize_float(plane, height, width)
 
 
 def reduce_for_depth(rgb: np.ndarray, max_side: int) -> np.ndarray:
@@ -42,7 +41,7 @@ def reduce_for_depth(rgb: np.ndarray, max_side: int) -> np.ndarray:
     if factor == 1.0:
         return rgb
     size = (max(1, round(h * factor)), max(1, round(w * factor)))
-    return np.stack([resize_plane(rgb[..., c], *size) for c in range(rgb.shape[2])], axis=2)
+    return resize_float(rgb, *size)
 
 
 def normalise(inverse_depth: np.ndarray) -> np.ndarray:

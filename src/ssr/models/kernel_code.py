@@ -13,12 +13,13 @@ import torch
 from torch import nn
 
 from ssr.degradation import kernels as K
+from ssr.degradation.apply import kernel_offset
 
 
 def sample_prior_kernels(count: int, size: int, scale: int, seed: int = 0) -> torch.Tensor:
     """Kernels from the SCM families used in training: anisotropic Gaussians, disks, motion."""
     rng = np.random.default_rng(seed)
-    offset = ((scale - 1) / 2 - (scale - 1) // 2,) * 2
+    offset = kernel_offset(scale)
     n_gauss, n_disk = count // 2, count // 4
     n_motion = count - n_gauss - n_disk
     sigma_max = 5.0 if scale == 4 else 2.5

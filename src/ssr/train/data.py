@@ -14,14 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
-
 from ssr.degradation import kernels as K
 from ssr.degradation import protocols as P
-from ssr.degradation.apply import Geometry
+from ssr.degradation.apply import Geometry, kernel_offset
 from ssr.degradation.field import GridField
 from ssr.degradation.scm import render
 from ssr.errors import DataError
+from ssr.imresize import resize_float
 from ssr.io import list_images, read_image, to_rgb
 from ssr.progress import progress
 
@@ -38,8 +37,7 @@ def load_training_images(dirs: list[str], photo_downscale: float, min_side: int)
             if path.suffix.lower() in (".jpg", ".jpeg") and max(pixels.shape[:2]) > 1200:
                 h, w = pixels.shape[:2]
                 size = (max(1, round(w * photo_downscale)), max(1, round(h * photo_downscale)))
-                pixels = np.stack([np.asarray(Image.fromarray(pixels[..., c], "F").resize(
-                    size, Image.Resampling.BICUBIC)) for c in range(3)], axis=2).clip(0, 1)
+                pixels = resize_float(pixels, size[1], size[0], "bicubic").clip(0, 1)
             if min(pixels.shape[:2]) >= min_side:
                 images.append(pixels.astype(np.float32))
     if not images:
@@ -68,7 +66,7 @@ class PairCache:
 def covariance_to_kernels(cov: torch.Tensor, size: int, scale: int) -> torch.Tensor:
     """(B, 3, h, w) covariance maps -> (B, size*size, h, w) kernels (same offset as the SCM)."""
     b, _, h, w = cov.shape
-    offset = ((scale - 1) / 2 - (scale - 1) // 2,) * 2
+    offset = kernel_offset(scale)
     flat = cov.permute(0, 2, 3, 1).reshape(-1, 3)
     kernels = K.kernels_from_covariance(size, flat[:, 0], flat[:, 1], flat[:, 2], offset=offset, dtype=torch.float32)
     return kernels.view(b, h, w, -1).permute(0, 3, 1, 2).contiguous()

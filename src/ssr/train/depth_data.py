@@ -17,9 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
-
 from ssr.degradation.build import DEPTH_SUFFIXES
+from ssr.imresize import resize_float
 from ssr.io import list_images, read_depth, read_image, to_rgb
 from ssr.progress import progress
 
@@ -41,24 +40,17 @@ def depth_pairs(root: Path) -> tuple[list[tuple[Path, Path]], list[tuple[Path, P
     return train, held
 
 
-def _resize(array: np.ndarray, height: int, width: int) -> np.ndarray:
-    planes = array[..., None] if array.ndim == 2 else array
-    out = np.stack([np.asarray(Image.fromarray(planes[..., c].astype(np.float32), "F").resize(
-        (width, height), Image.Resampling.BILINEAR)) for c in range(planes.shape[2])], axis=2)
-    return out[..., 0] if array.ndim == 2 else out
-
-
 def load_pair(rgb_path: Path, depth_path: Path) -> tuple[np.ndarray, np.ndarray]:
     rgb = to_rgb(read_image(rgb_path).pixels)
     depth = read_depth(depth_path)
     if depth.shape != rgb.shape[:2]:
-        depth = _resize(depth, *rgb.shape[:2])
+        depth = resize_float(depth, *rgb.shape[:2])
     return rgb, depth
 
 
 def _smooth_mask(rng: np.random.Generator, size: int) -> np.ndarray:
     coarse = rng.random((5, 5)).astype(np.float32)
-    field = _resize(coarse, size, size)
+    field = resize_float(coarse, size, size)
     return field > np.quantile(field, rng.uniform(0.45, 0.8))
 
 
@@ -95,7 +87,7 @@ def real_patch(rng: np.random.Generator, rgb: np.ndarray, depth: np.ndarray, siz
     h, w = depth.shape
     factor = rng.uniform(max(size / min(h, w), 0.35), max(size / min(h, w), 0.75))
     nh, nw = max(size, round(h * factor)), max(size, round(w * factor))
-    rgb, depth = _resize(rgb, nh, nw), _resize(depth, nh, nw)
+    rgb, depth = resize_float(rgb, nh, nw), resize_float(depth, nh, nw)
     top, left = int(rng.integers(0, nh - size + 1)), int(rng.integers(0, nw - size + 1))
     return rgb[top:top + size, left:left + size], depth[top:top + size, left:left + size]
 
