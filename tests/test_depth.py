@@ -6,6 +6,7 @@ import torch
 
 from conftest import smooth_image
 from ssr.depth import make_depth_estimator
+from ssr.depth.base import resize_plane
 from ssr.errors import ConfigError, UnavailableError
 from ssr.models.depthnet import DepthNet
 from ssr.models.registry import save_model
@@ -47,6 +48,88 @@ def test_transformers_dpt_from_a_local_folder(tmp_path):
     expected = torch.nn.functional.interpolate(raw[None, None], size=(50, 70), mode="bilinear")[0, 0].numpy()
     low, high = np.percentile(expected, [1, 99])
     assert np.corrcoef(depth.ravel(), np.clip((expected - low) / (high - low), 0, 1).ravel())[0, 1] > 0.99
+
+
+def _hf_to_midas_names(state: dict, hidden: int) -> dict:
+    """The test's own writer of MiDaS (isl-org/MiDaS DPT) key names, independent of the loader's rules."""
+    out = {}
+    fixed = {"dpt.embeddings.cls_token": "pretrained.model.cls_token",
+             "dpt.embeddings.position_embeddings": "pretrained.model.pos_embed"}
+    for name, tensor in state.items():
+        parts = name.split(".")
+        if name in fixed:
+            out[fixed[name]] = tensor
+        elif name.startswith("dpt.embeddings.patch_embeddings.projection."):
+            out["pretrained.model.patch_embed.proj." + parts[-1]] = tensor
+        elif name.startswith("dpt.encoder.layer."):
+            i, rest = parts[3], ".".join(parts[4:])
+            if rest.startswith("attention.attention."):
+                if parts[6] == "query":  # timm keeps q, k, v as one matrix
+                    stacked = [state[name.replace("query", part)] for part in ("query", "key", "value")]
+                    out[f"pretrained.model.blocks.{i}.attn.qkv.{parts[-1]}"] = torch.cat(stacked)
+                continue
+            timm = {"attention.output.dense": "attn.proj", "intermediate.dense": "mlp.fc1",
+                    "output.dense": "mlp.fc2", "layernorm_before": "norm1", "layernorm_after": "norm2"}
+            out[f"pretrained.model.blocks.{i}.{timm[rest.rsplit('.', 1)[0]]}.{parts[-1]}"] = tensor
+        elif name.startswith("dpt.layernorm."):
+            out["pretrained.model.norm." + parts[-1]] = tensor
+        elif name.startswith("neck.reassemble_stage.readout_projects."):
+            out[f"pretrained.act_postprocess{int(parts[3]) + 1}.0.project.0.{parts[-1]}"] = tensor
+        elif name.startswith("neck.reassemble_stage.layers."):
+            index = {"projection": 3, "resize": 4}[parts[4]]
+            out[f"pretrained.act_postprocess{int(parts[3]) + 1}.{index}.{parts[-1]}"] = tensor
+        elif name.startswith("neck.convs."):
+            out[f"scratch.layer{int(parts[2]) + 1}_rn.{parts[-1]}"] = tensor
+        elif name.startswith("neck.fusion_stage.layers."):
+            block = f"scratch.refinenet{4 - int(parts[3])}"
+            if parts[4] == "projection":
+                out[f"{block}.out_conv.{parts[-1]}"] = tensor
+            else:
+                unit, conv = parts[4][-1], parts[5][-1]
+                out[f"{block}.resConfUnit{unit}.conv{conv}.{parts[-1]}"] = tensor
+        elif name.startswith("head.head."):
+            out[f"scratch.output_conv.{parts[2]}.{parts[-1]}"] = tensor
+        else:
+            raise AssertionError(f"test writer does not know {name}")
+    out["pretrained.model.head.weight"] = torch.zeros(10, hidden)  # timm's classifier: present, unused
+    return out
+
+
+def test_midas_dpt_checkpoint_loads_through_the_real_path(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    config = transformers.DPTConfig(hidden_size=64, num_hidden_layers=4, num_attention_heads=1,
+                                    intermediate_size=96, image_size=64, patch_size=16,
+                                    neck_hidden_sizes=[8, 16, 16, 16], fusion_hidden_size=8,
+                                    backbone_out_indices=[0, 1, 2, 3], head_in_index=-1)
+    torch.manual_seed(0)
+    model = transformers.DPTForDepthEstimation(config).eval()
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.Conv2d):
+                torch.nn.init.normal_(module.weight, std=0.5)
+        model.head.head[-2].bias.fill_(1.0)
+    state = _hf_to_midas_names(model.state_dict(), 64)
+    assert "scratch.refinenet4.resConfUnit2.conv1.weight" in state  # names as MiDaS writes them
+    torch.save(state, tmp_path / "dpt_tiny_64.pt")
+    estimator = make_depth_estimator(f"midas:{tmp_path / 'dpt_tiny_64.pt'}")
+    loaded = estimator.model.state_dict()
+    for name, tensor in model.state_dict().items():  # every tensor arrived where it belongs
+        assert torch.equal(loaded[name], tensor), name
+    image = smooth_image(3, 40, 56)
+    depth = estimator(image)
+    check_map(depth, (40, 56))
+    with torch.no_grad():
+        raw = model(pixel_values=estimator.network_input(image)).predicted_depth[0]
+    assert depth.std() > 0 and np.corrcoef(depth.ravel(), resize_plane(raw.numpy(), 40, 56).ravel())[0, 1] > 0.99
+
+
+def test_midas_families_other_than_dpt_vit_are_refused(tmp_path):
+    torch.save({"pretrained.layer1.0.0.weight": torch.zeros(8, 3, 3, 3)}, tmp_path / "midas_v21_small.pt")
+    with pytest.raises(UnavailableError, match="not supported.*DPT-ViT only"):
+        make_depth_estimator(f"midas:{tmp_path / 'midas_v21_small.pt'}")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(UnavailableError, match="not a readable PyTorch checkpoint"):
+        make_depth_estimator(f"midas:{tmp_path / 'junk.pt'}")
 
 
 def test_builtin_network_from_a_file(tmp_path):

@@ -26,7 +26,7 @@ def tiny_config(tmp_path: Path, name: str, stage: str = "rrdb", steps: int = 3) 
         for i in range(3):
             save_png(images / f"t{i}.png", smooth_image(i, 64, 72))
     depth_root = tmp_path / "depth"
-    if stage == "depth" and not depth_root.exists():
+    if not depth_root.exists():
         for sub in ("RGB", "Depth"):
             (depth_root / "Middlebury" / sub).mkdir(parents=True)
         for i in range(6):
@@ -125,6 +125,16 @@ def test_rrdb_can_learn_from_estimated_kernels(tmp_path):
     assert train(config)["step"] == 2
     with pytest.raises(ConfigError, match="kernel_source"):
         load_config(tiny_config(tmp_path, "bad"), {"model.kernel_source": "oracle"})
+
+
+def test_dkenet_and_rrdb_train_on_dof_pairs_with_depth(tmp_path):
+    for stage in ("dkenet", "rrdb"):
+        overrides = {"data.dof_fraction": 0.5, "data.depth_root": str(tmp_path / "depth")}
+        config = load_config(tiny_config(tmp_path, f"dof_{stage}", stage, steps=2), overrides)
+        result = train(config)
+        assert result["step"] == 2 and np.isfinite(result["val"])
+    with pytest.raises(ConfigError, match="dof_fraction"):
+        load_config(tiny_config(tmp_path, "bad_dof"), {"data.dof_fraction": 1.5})
 
 
 def test_sigterm_stops_with_a_checkpoint(tmp_path):

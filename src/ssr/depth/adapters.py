@@ -2,8 +2,8 @@
 
 hf:DIR  any transformers depth-estimation model saved with save_pretrained (DPT, Depth Anything,
         GLPN, ...), plus its image processor; DPT/Depth Anything predict relative inverse depth.
-midas:FILE  MiDaS checkpoints are not supported yet (they need the MiDaS/timm model code); a
-        MiDaS v3 DPT model converted to transformers format loads through hf:DIR.
+midas:FILE  a MiDaS v3 DPT-ViT checkpoint (.pt state dict), renamed into transformers' DPT
+        (midas_dpt.py); other MiDaS families are refused with a one-line error.
 """
 
 from __future__ import annotations
@@ -44,10 +44,54 @@ class HuggingFaceDepth:
 
 
 class MidasDepth:
+    """A MiDaS v3 DPT checkpoint (isl-org/MiDaS `dpt_large_384.pt`, `dpt_base_384.pt`, or the
+    original `dpt_large-midas-*.pt`), loaded into transformers' DPTForDepthEstimation.
+
+    The DPT-ViT MiDaS models are the architecture transformers implements as DPT, so the checkpoint's
+    keys are renamed (midas_dpt.py) and the configuration is read off the tensor shapes; nothing is
+    downloaded and no MiDaS/timm code is needed. Other MiDaS families (v2.1 ResNeXt/EfficientNet,
+    DPT-hybrid, BEiT, Swin) are refused with a one-line error. Input as in MiDaS: RGB normalised with
+    mean 0.5 / std 0.5, resized to the network's square size (transformers' DPT-ViT reassembles a
+    square token grid only, as its own image processor does); the map is resized back.
+    """
+
     name = "midas"
 
     def __init__(self, file: str, max_side: int) -> None:
-        if not Path(file).is_file():
+        path = Path(file)
+        if not path.is_file():
             raise UnavailableError(f"midas checkpoint not found: {file}")
-        raise UnavailableError("midas:FILE checkpoints are not supported yet; convert the model to "
-                               "transformers format (DPTForDepthEstimation) and use hf:DIR")
+        try:
+            import transformers
+        except Exception as exc:
+            raise UnavailableError(f"midas:FILE needs the transformers package ({type(exc).__name__})") from None
+        from ssr.depth.midas_dpt import dpt_config_from_midas, midas_to_dpt_state
+
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise UnavailableError(f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__})") from None
+        if isinstance(state, dict) and isinstance(state.get("model"), dict):
+            state = state["model"]
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise UnavailableError(f"{path}: not a MiDaS state dict")
+        config_values = dpt_config_from_midas(state, str(path))
+        self.model = transformers.DPTForDepthEstimation(transformers.DPTConfig(**config_values)).eval()
+        missing, unexpected = self.model.load_state_dict(midas_to_dpt_state(state, config_values["hidden_size"]),
+                                                         strict=False)
+        if missing or unexpected:
+            raise UnavailableError(f"{path}: checkpoint does not fit a DPT model (missing {missing[:3]}, "
+                                   f"unexpected {unexpected[:3]})")
+        self.net_size, self.max_side = config_values["image_size"], max_side
+
+    def network_input(self, rgb: np.ndarray) -> torch.Tensor:
+        small = reduce_for_depth(rgb, self.max_side).astype(np.float32)
+        tensor = torch.from_numpy(np.ascontiguousarray(small.transpose(2, 0, 1)))[None]
+        size = (self.net_size, self.net_size)  # transformers' DPT-ViT takes square inputs only
+        tensor = torch.nn.functional.interpolate(tensor, size=size, mode="bicubic", align_corners=False)
+        return (tensor.clamp(0, 1) - 0.5) / 0.5
+
+    @torch.no_grad()
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        predicted = self.model(pixel_values=self.network_input(rgb)).predicted_depth[0].float().numpy()
+        return normalise(resize_plane(predicted, *rgb.shape[:2]))

@@ -27,7 +27,8 @@ class DataConfig:
     cache_size: int = 2000  # pre-rendered training pairs held in memory
     grid: int = 2  # kernel-field nodes per side over a training crop
     photo_downscale: float = 0.35  # large JPEG photos are reduced before use as ground truth
-    depth_root: str | None = None  # stage depth: folder with Middlebury/, Lu/, NYUDepthv2_Test/
+    depth_root: str | None = None  # folder with Middlebury/, Lu/, NYUDepthv2_Test/ (train split used)
+    dof_fraction: float = 0.0  # stages rrdb/dkenet: share of dof pairs (scenes with depth, thin-lens blur)
     depth_patch: int = 128  # stage depth: training patch side (pixels)
     synthetic_fraction: float = 0.5  # stage depth: share of synthetic layered scenes
 
@@ -133,6 +134,8 @@ def check(config: TrainConfig) -> TrainConfig:
         raise ConfigError("config: model.kernel_source must be 'true' or 'dkenet:PATH'")
     if config.stage == "depth" and not 0 <= config.data.synthetic_fraction <= 1:
         raise ConfigError("config: data.synthetic_fraction must be in [0, 1]")
+    if not 0 <= config.data.dof_fraction <= 1 or (config.stage == "depth" and config.data.dof_fraction):
+        raise ConfigError("config: data.dof_fraction must be in [0, 1] (stages rrdb and dkenet only)")
     return config
 
 

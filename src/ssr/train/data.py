@@ -1,10 +1,20 @@
 """Training pairs rendered by the SCM and held in memory, so CPU time goes to the network.
 
-Each pair: an HR crop, its LR rendering through a freshly sampled `sv` record whose kernel field
-spans the crop (`grid` x `grid` nodes), and the per-LR-pixel covariance maps of the true kernels
-(3 numbers per pixel instead of 441 taps; kernels are rebuilt per batch). The crop is rendered with
-a margin of 3 LR pixels (12 HR px > the kernel radius) that is cut away, so no training pixel sees
-the artificial reflect border. Everything is seeded: the same config gives the same cache.
+Each pair: an HR crop, its LR rendering through a freshly sampled record, the true kernel of every
+LR pixel and the depth map the kernel estimator is given.
+
+* `sv` pairs (the default): a kernel field spanning the crop (`grid` x `grid` nodes), stored as the
+  per-LR-pixel covariance maps (3 numbers per pixel instead of 441 taps; kernels rebuilt per batch).
+  Their depth input is flat (0.5), or, when dof pairs are mixed in, half of the time a random smooth
+  map that has nothing to do with the blur, so the estimator learns that depth is a cue, not the law.
+* `dof` pairs (a `dof_fraction` of the cache): a scene WITH depth (a synthetic layered scene built
+  from the training images, or a crop of a real RGB-D training pair), rendered through the thin-lens
+  `dof` protocol; the occlusion-aware disk kernels are stored explicitly (float16, k*k per pixel)
+  and the estimator is given the scene's true relative inverse depth at the kept pixels.
+
+The crop is rendered with a margin of 3 LR pixels (12 HR px > the kernel radius) that is cut away, so
+no training pixel sees the artificial reflect border. Everything is seeded: the same config gives the
+same cache, and a cache without dof pairs is the same as before dof pairs existed.
 """
 
 from __future__ import annotations
@@ -18,11 +28,12 @@ from ssr.degradation import kernels as K
 from ssr.degradation import protocols as P
 from ssr.degradation.apply import Geometry, kernel_offset
 from ssr.degradation.field import GridField
-from ssr.degradation.scm import render
+from ssr.degradation.scm import build_field, render
 from ssr.errors import DataError
 from ssr.imresize import resize_float
 from ssr.io import list_images, read_image, to_rgb
 from ssr.progress import progress
+from ssr.train.depth_data import real_patch, synthetic_scene
 
 MARGIN_LR = 3
 
@@ -49,18 +60,30 @@ def load_training_images(dirs: list[str], photo_downscale: float, min_side: int)
 class PairCache:
     hr: torch.Tensor  # (N, 3, s*p, s*p) uint8
     lr: torch.Tensor  # (N, 3, p, p) uint8
-    cov: torch.Tensor  # (N, 3, p, p) float32: c_xx, c_xy, c_yy of each LR pixel's kernel
+    cov: torch.Tensor  # (N, 3, p, p) float32: c_xx, c_xy, c_yy of each LR pixel's kernel (sv pairs)
     scale: int
     kernel_size: int
+    depth: torch.Tensor  # (N, 1, p, p) float16: the depth map the kernel estimator is given
+    dof_row: torch.Tensor  # (N,) int64: row of a pair's kernels in dof_kernels, -1 for sv pairs
+    dof_kernels: torch.Tensor  # (M, k*k, p, p) float16: true kernels of the dof pairs
 
     def __len__(self) -> int:
         return self.hr.shape[0]
 
     def batch(self, indices: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Float tensors for a batch; kernels rebuilt from the covariance maps."""
+        """Float tensors for a batch; sv kernels rebuilt from the covariance maps, dof kernels looked up."""
         lr = self.lr[indices].float() / 255.0
         hr = self.hr[indices].float() / 255.0
-        return {"lr": lr, "hr": hr, "kernels": covariance_to_kernels(self.cov[indices], self.kernel_size, self.scale)}
+        rows = self.dof_row[indices]
+        sv = rows < 0
+        if bool(sv.all()):
+            kernels = covariance_to_kernels(self.cov[indices], self.kernel_size, self.scale)
+        else:
+            kernels = torch.empty(len(indices), self.kernel_size ** 2, *lr.shape[-2:])
+            if bool(sv.any()):
+                kernels[sv] = covariance_to_kernels(self.cov[indices[sv]], self.kernel_size, self.scale)
+            kernels[~sv] = self.dof_kernels[rows[~sv]].float()
+        return {"lr": lr, "hr": hr, "kernels": kernels, "depth": self.depth[indices].float()}
 
 
 def covariance_to_kernels(cov: torch.Tensor, size: int, scale: int) -> torch.Tensor:
@@ -93,19 +116,71 @@ def render_pair(image: np.ndarray, rng: np.random.Generator, scale: int, patch_l
     return hr[inner_hr, inner_hr], lr[inner, inner], cov[:, inner, inner]
 
 
+def render_dof_pair(images: list[np.ndarray], real: list[tuple[np.ndarray, np.ndarray]], rng: np.random.Generator,
+                    scale: int, patch_lr: int, settings: P.ProtocolSettings
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(hr, lr, kernels (k*k, p, p), depth at the kept LR pixels (p, p)) of one dof pair."""
+    crop_lr = patch_lr + 2 * MARGIN_LR
+    crop_hr = crop_lr * scale
+    if real and rng.random() < 0.5:
+        hr, depth = real_patch(rng, *real[int(rng.integers(len(real)))], crop_hr)
+    else:
+        hr, depth = synthetic_scene(rng, images, crop_hr)
+    if rng.random() < 0.5:
+        hr, depth = hr[:, ::-1], depth[:, ::-1]
+    hr, depth = np.ascontiguousarray(np.clip(hr, 0, 1)), np.ascontiguousarray(depth)
+    record = P.sample_dof(rng, scale, settings, depth)
+    lr = render(record, hr, depth).lr
+    geometry = Geometry.for_hr(crop_hr, crop_hr, scale, settings.kernel_size)
+    kernels = build_field(record, depth).weights(geometry, 0, geometry.lr_h, torch.float32).numpy()
+    kept_depth = depth[geometry.anchor::scale, geometry.anchor::scale][:crop_lr, :crop_lr]
+    inner = slice(MARGIN_LR, MARGIN_LR + patch_lr)
+    inner_hr = slice(MARGIN_LR * scale, (MARGIN_LR + patch_lr) * scale)
+    return (hr[inner_hr, inner_hr], lr[inner, inner], kernels[inner, inner].transpose(2, 0, 1),
+            kept_depth[inner, inner])
+
+
+def distractor_depth(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A random smooth depth map unrelated to the blur (given with sv pairs when dof pairs are mixed in)."""
+    coarse = rng.random((3, 3)).astype(np.float32)
+    return np.clip(resize_float(coarse, size, size), 0, 1)
+
+
+def _uint8_chw(image: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(image, 0, 1) * 255).astype(np.uint8).transpose(2, 0, 1)
+
+
 def build_cache(images: list[np.ndarray], count: int, scale: int, patch_lr: int, grid: int, seed: int,
-                kernel_size: int = 21) -> PairCache:
+                kernel_size: int = 21, dof_fraction: float = 0.0,
+                real_depth: list[tuple[np.ndarray, np.ndarray]] | None = None) -> PairCache:
+    """`count` seeded pairs; a `dof_fraction` of them dof pairs from scenes with depth (see module doc)."""
     settings = P.ProtocolSettings.for_scale(scale).with_overrides({"grid": str(grid), "kernel_size": str(kernel_size)})
     rng = np.random.default_rng(seed)
-    hr_list, lr_list, cov_list = [], [], []
+    hr_list, lr_list, cov_list, depth_list, dof_rows, dof_kernels = [], [], [], [], [], []
+    flat = np.full((patch_lr, patch_lr), 0.5, np.float16)
+    zero_cov = np.zeros((3, patch_lr, patch_lr), np.float32)
     for _ in progress(range(count), "render training pairs"):
-        image = images[int(rng.integers(len(images)))]
-        hr, lr, cov = render_pair(image, rng, scale, patch_lr, settings)
-        hr_list.append(np.round(hr * 255).astype(np.uint8).transpose(2, 0, 1))
-        lr_list.append(np.round(lr * 255).astype(np.uint8).transpose(2, 0, 1))
-        cov_list.append(cov.astype(np.float32))
+        if dof_fraction > 0 and rng.random() < dof_fraction:
+            hr, lr, kernels, depth = render_dof_pair(images, real_depth or [], rng, scale, patch_lr, settings)
+            dof_rows.append(len(dof_kernels))
+            dof_kernels.append(kernels.astype(np.float16))
+            cov_list.append(zero_cov)
+            depth_list.append(depth.astype(np.float16))
+        else:
+            image = images[int(rng.integers(len(images)))]
+            hr, lr, cov = render_pair(image, rng, scale, patch_lr, settings)
+            dof_rows.append(-1)
+            cov_list.append(cov.astype(np.float32))
+            use_distractor = dof_fraction > 0 and rng.random() < 0.5
+            depth_list.append(distractor_depth(rng, patch_lr).astype(np.float16) if use_distractor else flat)
+        hr_list.append(_uint8_chw(hr))
+        lr_list.append(_uint8_chw(lr))
+    kernel_rows = (torch.from_numpy(np.stack(dof_kernels)) if dof_kernels
+                   else torch.zeros(0, kernel_size * kernel_size, patch_lr, patch_lr, dtype=torch.float16))
     return PairCache(torch.from_numpy(np.stack(hr_list)), torch.from_numpy(np.stack(lr_list)),
-                     torch.from_numpy(np.stack(cov_list)), scale, kernel_size)
+                     torch.from_numpy(np.stack(cov_list)), scale, kernel_size,
+                     torch.from_numpy(np.stack(depth_list))[:, None], torch.tensor(dof_rows, dtype=torch.int64),
+                     kernel_rows)
 
 
 @dataclass

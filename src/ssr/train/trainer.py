@@ -3,7 +3,8 @@
 Stages:
 * rrdb   : non-blind SR, LR + TRUE kernel field -> HR, L1 loss, val = PSNR-Y (crop = scale).
 * dkenet : kernel estimation, LR + depth -> per-pixel kernels, MSE on taps, val = kernel PSNR.
-           (The sv protocol has no depth: a constant 0.5 map is fed; dof data comes with depth.)
+           (sv pairs have no depth: a flat or distractor map is fed; dof pairs come with their
+           scene's depth, see data.py and `data.dof_fraction`.)
 * depth  : builtin DepthNet, RGB -> relative inverse depth, scale-and-shift-invariant MSE on real
            RGB-D pairs + synthetic layered scenes (depth_data.py), val = AbsRel on the held-out split.
 
@@ -78,8 +79,7 @@ def _forward_loss(model: nn.Module, stage: str, batch: dict[str, torch.Tensor]) 
         return ssi_mse(model(batch["rgb"]), batch["depth"])
     if stage == "rrdb":
         return F.l1_loss(model(batch["lr"], batch["kernels"]), batch["hr"])
-    depth = torch.full_like(batch["lr"][:, :1], 0.5)
-    predicted = model(batch["lr"], depth)
+    predicted = model(batch["lr"], batch["depth"])
     return F.mse_loss(predicted, batch["kernels"]) * predicted.shape[1]  # per-pixel squared error, summed over taps
 
 
@@ -156,7 +156,10 @@ def _data(config: TrainConfig, rank: int):
         cache = build_depth_cache(real, images, d.cache_size, d.depth_patch, config.seed, d.synthetic_fraction)
         return cache, ([load_pair(*pair) for pair in held_out] if rank == 0 else [])
     images = load_training_images(d.train_dirs, d.photo_downscale, min_side=(d.patch_lr + 6) * config.scale)
-    cache = build_cache(images, d.cache_size, config.scale, d.patch_lr, d.grid, config.seed, config.model.kernel_size)
+    real = ([load_pair(*pair) for pair in depth_pairs(Path(d.depth_root))[0]]
+            if d.depth_root and d.dof_fraction > 0 else [])
+    cache = build_cache(images, d.cache_size, config.scale, d.patch_lr, d.grid, config.seed, config.model.kernel_size,
+                        d.dof_fraction, real)
     val_set = (build_val_set(d.val_dir, d.val_images, config.scale, config.seed, config.model.kernel_size)
                if rank == 0 and d.val_dir else [])
     return cache, val_set
@@ -270,7 +273,7 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
         batch = {k: v.to(device) for k, v in cache.batch(indices).items()}
         if estimator is not None:  # SVKR stage 2: the RRDB learns from the kernels it will really get
             with torch.no_grad():
-                batch["kernels"] = estimator(batch["lr"], torch.full_like(batch["lr"][:, :1], 0.5))
+                batch["kernels"] = estimator(batch["lr"], batch["depth"])
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
             loss = _forward_loss(trained, config.stage, batch)
         optimizer.zero_grad(set_to_none=True)
