@@ -4,7 +4,9 @@
 
 Each RUN:ROLE takes RUN/model.safetensors (written by `ssr train`), stores it as
 weights/<run name>.safetensors, and records role, scale, training step, validation value, the
-config and the SHA-256 that `ssr` verifies before loading.
+config and the SHA-256 that `ssr` verifies before loading. A new file REPLACES the manifest entry
+of the same role and scale (there is one default per role and scale); the replaced file is deleted
+from weights/ (it stays in git history, and its run folder under runs/ is what later configs start from).
 """
 
 from __future__ import annotations
@@ -39,7 +41,13 @@ def main(pairs: list[str]) -> None:
                  "architecture": meta["architecture"], "step": int(meta.get("step", 0)),
                  "val": meta.get("val"), "sha256": sha256_file(target),
                  "trained_with": f"ssr train configs/{Path(run).name}.yaml"}
-        manifest["files"] = [e for e in manifest["files"] if e["file"] != target.name] + [entry]
+        for old in manifest["files"]:
+            if old["file"] != target.name and old["role"] == role and int(old["scale"]) == entry["scale"]:
+                (out / old["file"]).unlink(missing_ok=True)
+                print(f"replaces {old['file']}")
+        manifest["files"] = [e for e in manifest["files"]
+                             if e["file"] != target.name and (e["role"], int(e["scale"])) != (role, entry["scale"])]
+        manifest["files"].append(entry)
         print(f"{target.name}: {role} x{entry['scale']}, step {entry['step']}, val {entry['val']}")
     write_json(manifest_path, manifest)
 

@@ -16,7 +16,7 @@ from conftest import save_png, smooth_image
 from ssr.errors import ConfigError
 from ssr.models.registry import load_model
 from ssr.train.config import load_config
-from ssr.train.trainer import train
+from ssr.train.trainer import build_model, initialise_from, train
 
 
 def tiny_config(tmp_path: Path, name: str, stage: str = "rrdb", steps: int = 3) -> Path:
@@ -117,6 +117,20 @@ def test_init_from_exported_weights(tmp_path):
     a, b = load_file(first["weights"]), load_file(second["weights"])
     for key in a:  # lr 0: the EMA of unchanged weights stays the initial (exported) weights
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-7)
+
+
+def test_init_across_scales_keeps_only_the_missing_upsampler_stage_fresh(tmp_path):
+    x2 = train(load_config(tiny_config(tmp_path, "x2", steps=1), {"scale": 2}))
+    x4 = load_config(tiny_config(tmp_path, "x4", steps=1))
+    model = build_model(x4)
+    skipped = initialise_from(model, Path(x2["weights"]))
+    assert skipped == ["upsample.3.bias", "upsample.3.weight"]  # x4 has a second x2 stage
+    source = load_file(x2["weights"])
+    for name in ("head.weight", "upsample.0.weight", "tail.weight"):
+        torch.testing.assert_close(model.state_dict()[name], source[name], rtol=0, atol=0)
+    depth = train(load_config(tiny_config(tmp_path, "dnet", "depth", steps=1)))
+    with pytest.raises(ConfigError, match="do not fit"):
+        initialise_from(build_model(x4), Path(depth["weights"]))
 
 
 def test_rrdb_can_learn_from_estimated_kernels(tmp_path):

@@ -298,11 +298,14 @@ def to_rgb(pixels: np.ndarray) -> np.ndarray:
     return np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels
 
 
-def read_depth(path: str | Path) -> np.ndarray:
+def read_depth(path: str | Path, keep_zero: bool = False) -> np.ndarray:
     """A depth file as relative inverse depth in [0, 1], 1 = nearest.
 
     Image files (PNG/...) are disparity-like (larger = nearer) as in Middlebury and Lu et al.;
     `.npy` files hold metric depth in metres (larger = farther) as in NYU Depth v2 and are inverted.
+    By default the map is stretched to [0, 1] (min -> 0); `keep_zero` only divides by the maximum,
+    so the values stay proportional to inverse depth (what AbsRel/delta need: a stretched map has a
+    shift, and its farthest pixels sit near 0, where relative errors explode).
     """
     path = Path(path)
     if path.suffix.lower() == ".npy":
@@ -319,6 +322,9 @@ def read_depth(path: str | Path) -> np.ndarray:
     else:
         loaded = read_image(path)
         inverse = loaded.pixels.mean(axis=2).astype(np.float64)
+    if keep_zero:
+        high = float(inverse.max())
+        return (inverse / high).astype(np.float32) if high > 0 else np.zeros(inverse.shape, np.float32)
     low, high = float(inverse.min()), float(inverse.max())
     if high - low < 1e-12:
         return np.full(inverse.shape, 0.5, np.float32)

@@ -40,9 +40,10 @@ def depth_pairs(root: Path) -> tuple[list[tuple[Path, Path]], list[tuple[Path, P
     return train, held
 
 
-def load_pair(rgb_path: Path, depth_path: Path) -> tuple[np.ndarray, np.ndarray]:
+def load_pair(rgb_path: Path, depth_path: Path, keep_zero: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(rgb, relative inverse depth); `keep_zero` keeps it proportional to inverse depth (for AbsRel)."""
     rgb = to_rgb(read_image(rgb_path).pixels)
-    depth = read_depth(depth_path)
+    depth = read_depth(depth_path, keep_zero=keep_zero)
     if depth.shape != rgb.shape[:2]:
         depth = resize_float(depth, *rgb.shape[:2])
     return rgb, depth

@@ -34,6 +34,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ssr.depth.base import DEFAULT_MAX_SIDE, reduce_for_depth, resize_plane
+from ssr.errors import ConfigError
 from ssr.hashing import write_json
 from ssr.metrics.depth_error import depth_errors
 from ssr.metrics.kernel_error import kernel_errors
@@ -50,6 +51,23 @@ from ssr.train.depth_data import build_depth_cache, depth_pairs, load_pair, ssi_
 
 LOG_COLUMNS = ["step", "loss", "lr", "val", "elapsed_s"]
 ARCHITECTURE = {"rrdb": "ssr.rrdb", "dkenet": "ssr.dkenet", "depth": "ssr.depthnet"}
+
+
+def initialise_from(model: nn.Module, path: Path) -> list[str]:
+    """Copy the weights of `path` into `model`; returns the names left at their fresh values.
+
+    Same-architecture weights load completely. Across scales (an x2 RRDB started from the x4 one)
+    only the upsampler differs: tensors absent from the file, or of another shape, stay fresh. A file
+    that fits less than half of the model is refused (a wrong file, not a warm start).
+    """
+    source = load_model(path)
+    target = model.state_dict()
+    fitting = {k: v for k, v in source.model.state_dict().items() if k in target and target[k].shape == v.shape}
+    if len(fitting) * 2 < len(target):
+        raise ConfigError(f"config: init weights {path} ({source.architecture}) do not fit this model "
+                          f"({len(fitting)} of {len(target)} tensors)")
+    model.load_state_dict(fitting, strict=False)
+    return sorted(k for k in target if k not in fitting)
 
 
 def model_kwargs(config: TrainConfig) -> dict:
@@ -154,7 +172,7 @@ def _data(config: TrainConfig, rank: int):
         train_pairs, held_out = depth_pairs(Path(d.depth_root)) if d.depth_root else ([], [])
         real = [load_pair(*pair) for pair in train_pairs]
         cache = build_depth_cache(real, images, d.cache_size, d.depth_patch, config.seed, d.synthetic_fraction)
-        return cache, ([load_pair(*pair) for pair in held_out] if rank == 0 else [])
+        return cache, ([load_pair(*pair, keep_zero=True) for pair in held_out] if rank == 0 else [])
     images = load_training_images(d.train_dirs, d.photo_downscale, min_side=(d.patch_lr + 6) * config.scale)
     real = ([load_pair(*pair) for pair in depth_pairs(Path(d.depth_root))[0]]
             if d.depth_root and d.dof_fraction > 0 else [])
@@ -232,9 +250,9 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
 
     model = build_model(config).to(device)
     if config.init and not (resume and (out_dir / "checkpoint.pt").exists()):
-        model.load_state_dict(load_model(Path(config.init)).model.state_dict())
+        skipped = initialise_from(model, Path(config.init))
         if rank == 0:
-            say(f"initialised from {config.init}")
+            say(f"initialised from {config.init}" + (f" (kept fresh: {', '.join(skipped)})" if skipped else ""))
     ema = EMA(model, config.optim.ema)
     estimator = None
     if config.stage == "rrdb" and config.model.kernel_source.startswith("dkenet:"):
