@@ -28,7 +28,8 @@ class BuiltinDepth:
                                        "or use --depth none / hf:DIR)") from None
         if descriptor.architecture != "ssr.depthnet":
             raise UnavailableError(f"{path}: is a {descriptor.architecture}, not a depth network")
-        self.model, self.max_side = descriptor.model, max_side
+        # the net sees the whole image at the size it was trained on (never more than max_side)
+        self.model, self.max_side = descriptor.model, min(max_side, getattr(descriptor.model, "view_side", max_side))
 
     @torch.no_grad()
     def __call__(self, rgb: np.ndarray) -> np.ndarray:

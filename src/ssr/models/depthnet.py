@@ -1,7 +1,9 @@
 """A small U-Net for relative inverse depth (the `builtin` depth backend): fast on a CPU.
 
-Four resolutions (1, 1/2, 1/4, 1/8), 16-32-64-96 channels, bilinear upsampling with skips, a
-softplus head (inverse depth is non-negative). Trained with a scale-and-shift-invariant loss, so
+Four or five resolutions (1 .. 1/16; the shipped net: 16-32-64-96-128 channels), bilinear upsampling
+with skips, a softplus head (inverse depth is non-negative). Depth needs the whole scene (where the
+floor is, what stands in front of what), so the net is trained on views that show (nearly) the whole
+image at `view_side` pixels, and the builtin backend reduces every input to that size. Trained with a scale-and-shift-invariant loss, so
 only the ordering and relative spacing of its output matter; the backend normalises it to [0, 1].
 """
 
@@ -18,9 +20,10 @@ def _block(cin: int, cout: int) -> nn.Sequential:
 
 
 class DepthNet(nn.Module):
-    def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 96)) -> None:
+    def __init__(self, widths: tuple[int, ...] = (16, 32, 64, 96), view_side: int = 384) -> None:
         super().__init__()
         self.widths = widths
+        self.view_side = view_side  # the image size (longer side) it was trained to see whole
         self.encoders = nn.ModuleList()
         cin = 3
         for width in widths:

@@ -40,6 +40,8 @@ class ModelConfig:
     growth: int = 16
     code_dim: int = 16
     kernel_size: int = 21
+    depth_levels: int = 4  # stage depth: U-Net resolutions (5 = down to 1/16)
+    depth_view_side: int = 384  # stage depth: longer side of the whole-image view the net is run on
     kernel_source: str = "true"  # stage rrdb: "true" kernels, or "dkenet:PATH" = a frozen estimator's output
 
 

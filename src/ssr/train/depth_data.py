@@ -85,8 +85,9 @@ def synthetic_scene(rng: np.random.Generator, images: list[np.ndarray], size: in
 
 
 def real_patch(rng: np.random.Generator, rgb: np.ndarray, depth: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A square view of an RGB-D pair that shows 70-100% of its shorter side (depth needs context)."""
     h, w = depth.shape
-    factor = rng.uniform(max(size / min(h, w), 0.35), max(size / min(h, w), 0.75))
+    factor = size / min(h, w) * rng.uniform(1.0, 1.43)
     nh, nw = max(size, round(h * factor)), max(size, round(w * factor))
     rgb, depth = resize_float(rgb, nh, nw), resize_float(depth, nh, nw)
     top, left = int(rng.integers(0, nh - size + 1)), int(rng.integers(0, nw - size + 1))

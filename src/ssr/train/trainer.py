@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ssr.depth.base import DEFAULT_MAX_SIDE, reduce_for_depth, resize_plane
+from ssr.depth.base import reduce_for_depth, resize_plane
 from ssr.errors import ConfigError
 from ssr.hashing import write_json
 from ssr.metrics.depth_error import depth_errors
@@ -74,7 +74,7 @@ def model_kwargs(config: TrainConfig) -> dict:
     m = config.model
     if config.stage == "depth":
         c = m.channels
-        return {"widths": [c, 2 * c, 4 * c, 6 * c]}
+        return {"widths": [c, 2 * c, 4 * c, 6 * c, 8 * c][:m.depth_levels], "view_side": m.depth_view_side}
     if config.stage == "rrdb":
         return {"scale": config.scale, "channels": m.channels, "growth": m.growth, "blocks": m.blocks,
                 "kernel_size": m.kernel_size, "code_dim": m.code_dim}
@@ -108,7 +108,7 @@ def validate(model: nn.Module, stage: str, val_set, scale: int, estimator: nn.Mo
     for item in val_set:
         if stage == "depth":
             rgb, gt = item
-            small = reduce_for_depth(rgb, DEFAULT_MAX_SIDE)
+            small = reduce_for_depth(rgb, model.view_side)
             predicted = model(torch.from_numpy(np.ascontiguousarray(small.transpose(2, 0, 1))).float()[None])[0, 0]
             predicted = resize_plane(predicted.numpy(), *gt.shape)
             scores.append(depth_errors(predicted, gt)["abs_rel"])
