@@ -204,28 +204,55 @@ def _stop_requested(world: int) -> bool:
     return wanted
 
 
-def _report(config: TrainConfig, ema, optimizer, model, estimator, val_set, board, log_path: Path, step: int,
-            is_last: bool, running: list[float], lr_now: float, val: float, last_save: float, start: float):
-    """Rank 0's periodic work: validation, CSV/TensorBoard logs, checkpoint + weights export."""
-    if val_set and (step % config.log.val_every == 0 or is_last):
-        val = validate(ema.model, config.stage, val_set, config.scale, estimator)
-    if step % config.log.log_every == 0 or is_last:
-        loss = float(np.mean(running))
-        with open(log_path, "a", newline="") as handle:
+class RankZeroReporter:
+    """Rank 0's periodic work: validation, CSV/TensorBoard logs, checkpoints + weights export."""
+
+    def __init__(self, config: TrainConfig, model: nn.Module, ema: "EMA", optimizer, estimator, val_set,
+                 resume: bool) -> None:
+        self.config, self.model, self.ema, self.optimizer = config, model, ema, optimizer
+        self.estimator, self.val_set = estimator, val_set
+        self.out_dir = Path(config.log.out_dir)
+        self.log_path = self.out_dir / "log.csv"
+        self.board = _tensorboard(self.out_dir)
+        if not (resume and self.log_path.exists()):
+            with open(self.log_path, "w", newline="") as handle:
+                csv.writer(handle).writerow(LOG_COLUMNS)
+        self.start = self.last_save = time.monotonic()
+        self.losses: list[float] = []
+        self.val = math.nan
+
+    def after_step(self, step: int, loss: float, lr_now: float, is_last: bool) -> None:
+        log = self.config.log
+        self.losses.append(loss)
+        if self.val_set and (step % log.val_every == 0 or is_last):
+            self.val = validate(self.ema.model, self.config.stage, self.val_set, self.config.scale, self.estimator)
+        if step % log.log_every == 0 or is_last:
+            self._log(step, float(np.mean(self.losses)), lr_now)
+            self.losses = []
+        if is_last or time.monotonic() - self.last_save > 60 * log.checkpoint_minutes:
+            self._save(step)
+
+    def _log(self, step: int, loss: float, lr_now: float) -> None:
+        val = self.val
+        with open(self.log_path, "a", newline="") as handle:
             csv.writer(handle).writerow([step, f"{loss:.6f}", f"{lr_now:.3g}", "" if math.isnan(val) else f"{val:.4f}",
-                                         f"{time.monotonic() - start:.1f}"])
+                                         f"{time.monotonic() - self.start:.1f}"])
         say(f"step {step}: loss {loss:.5f}" + ("" if math.isnan(val) else f", val {val:.3f}"))
-        if board is not None:
-            board.add_scalar("loss", loss, step)
+        if self.board is not None:
+            self.board.add_scalar("loss", loss, step)
             if not math.isnan(val):
-                board.add_scalar("val", val, step)
-    if is_last or time.monotonic() - last_save > 60 * config.log.checkpoint_minutes:
-        out_dir = log_path.parent
-        _save_checkpoint(out_dir / "checkpoint.pt", model, ema, optimizer, step, config)
-        save_model(out_dir / "model.safetensors", ARCHITECTURE[config.stage], ema.model,
-                   1 if config.stage == "depth" else config.scale, model_kwargs(config), {"step": step, "val": val})
-        last_save = time.monotonic()
-    return val, last_save
+                self.board.add_scalar("val", val, step)
+
+    def _save(self, step: int) -> None:
+        config = self.config
+        _save_checkpoint(self.out_dir / "checkpoint.pt", self.model, self.ema, self.optimizer, step, config)
+        save_model(self.out_dir / "model.safetensors", ARCHITECTURE[config.stage], self.ema.model,
+                   1 if config.stage == "depth" else config.scale, model_kwargs(config), {"step": step, "val": self.val})
+        self.last_save = time.monotonic()
+
+    def close(self) -> None:
+        if self.board is not None:
+            self.board.close()
 
 
 def _save_checkpoint(path: Path, model: nn.Module, ema: EMA, optimizer, step: int, config: TrainConfig) -> None:
@@ -272,16 +299,9 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
 
     cache, val_set = _data(config, rank)
 
-    board = _tensorboard(out_dir) if rank == 0 else None
-    log_path = out_dir / "log.csv"
-    if rank == 0 and not (resume and log_path.exists()):
-        with open(log_path, "w", newline="") as handle:
-            csv.writer(handle).writerow(LOG_COLUMNS)
-    last_save = time.monotonic()
-    start = time.monotonic()
+    reporter = RankZeroReporter(config, model, ema, optimizer, estimator, val_set, resume) if rank == 0 else None
     end_step = config.optim.steps if max_steps is None else min(config.optim.steps, step + max_steps)
     use_amp = device.type == "cuda"
-    running, val = [], math.nan
     previous_handler = _install_stop_handler()
     while step < end_step:
         lr_now = config.optim.lr * 0.5 ** sum(step >= s for s in config.optim.lr_decay_at)
@@ -301,24 +321,20 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
         optimizer.step()
         ema.update(model)
         step += 1
-        running.append(loss.item())
         stopping = _stop_requested(world)
-        if rank == 0:
-            val, last_save = _report(config, ema, optimizer, model, estimator, val_set, board, log_path, step,
-                                     step == end_step or stopping, running, lr_now, val, last_save, start)
-            if step % config.log.log_every == 0 or step == end_step or stopping:
-                running = []
+        if reporter is not None:
+            reporter.after_step(step, loss.item(), lr_now, step == end_step or stopping)
         if stopping:
             if rank == 0:
                 say(f"stopped on request at step {step}; checkpoint saved (continue with --resume)")
             break
     if previous_handler is not None:
         signal.signal(signal.SIGTERM, previous_handler)
-    if board is not None:
-        board.close()
+    if reporter is not None:
+        reporter.close()
     # every rank reports that it stepped (the DDP test reads these)
     write_json(out_dir / f"rank{rank}.json", {"rank": rank, "world": world, "step": step})
     if world > 1:
         dist.barrier()
-    return {"step": step, "val": val, "weights": str(out_dir / "model.safetensors"), "rank": rank,
+    return {"step": step, "val": reporter.val if reporter is not None else math.nan, "weights": str(out_dir / "model.safetensors"), "rank": rank,
             "world": world}
