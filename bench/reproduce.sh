@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Re-run every measurement quoted in docs/benchmarks.md and MODEL_CARD.md (2-core CPU: ~15 min).
+# Re-run every measurement quoted in docs/benchmarks.md and MODEL_CARD.md (2-core CPU: ~30 min).
 # Usage: bash bench/reproduce.sh [OUT_DIR]   (needs ../shared/data; writes under OUT_DIR, default runs/bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,10 +12,24 @@ $SSR -q bench --protocol sv --hr "$DATA/val/B100" --scale 4 --out "$OUT/b100_sv"
 $SSR -q bench --protocol sv --hr "$DATA/val/Set14" --scale 4 --out "$OUT/set14_sv" "${METHODS[@]}" --cache "$OUT/cache"
 $SSR -q bench --protocol dof --hr "$DATA/depth/Middlebury/RGB" --depth-dir "$DATA/depth/Middlebury/Depth" --scale 4 \
   --out "$OUT/middlebury_dof" "${METHODS[@]}" --cache "$OUT/cache"
-for run in b100_sv middlebury_dof; do
+# The held-out Middlebury scenes (26-30) only: scenes 1-25 are in the depth and dof training data.
+HELD="$OUT/middlebury_heldout"
+mkdir -p "$HELD/RGB" "$HELD/Depth"
+for f in $(ls "$DATA/depth/Middlebury/RGB" | sort | tail -5); do ln -sf "$(realpath "$DATA/depth/Middlebury/RGB/$f")" "$HELD/RGB/$f"; done
+for f in $(ls "$DATA/depth/Middlebury/Depth" | sort | tail -5); do ln -sf "$(realpath "$DATA/depth/Middlebury/Depth/$f")" "$HELD/Depth/$f"; done
+$SSR -q bench --protocol dof --hr "$HELD/RGB" --depth-dir "$HELD/Depth" --scale 4 \
+  --out "$OUT/middlebury_heldout_dof" "${METHODS[@]}" --cache "$OUT/cache"
+if .venv/bin/ssr info 2>/dev/null | grep -q "(rrdb, x2)"; then  # x2 weights shipped: real optical pairs and sv x2
+  $SSR -q bench --protocol real --hr "$DATA/real/City100_iPhoneX" --scale 2 --out "$OUT/city100_real_x2" \
+    --method bicubic --method ssr --cache "$OUT/cache"
+  $SSR -q bench --protocol sv --hr "$DATA/val/B100" --scale 2 --out "$OUT/b100_sv_x2" \
+    --method bicubic --method ssr --method ssr-oracle --cache "$OUT/cache"
+fi
+for run in b100_sv middlebury_dof middlebury_heldout_dof; do
   set_dir=$(.venv/bin/python -c "import json,sys; print(json.load(open(sys.argv[1]))['set'])" "$OUT/$run/results.json")
   .venv/bin/python bench/kernel_eval.py "$set_dir" > "$OUT/$run/kernels.md"
 done
+.venv/bin/python bench/depth_eval.py --depth builtin > "$OUT/depth_heldout.md"
 .venv/bin/python bench/pipeline_speed.py --size 256 --rounds 3 --repeats 3 --threads 2 > "$OUT/speed_256.md"
 .venv/bin/python bench/pipeline_speed.py --size 2000 --rounds 3 --repeats 1 --threads 2 > "$OUT/speed_2000.md"
 echo "results in $OUT"
