@@ -138,6 +138,12 @@ def cmd_info(args: argparse.Namespace) -> int:
     from ssr.weights import available, weights_dir
 
     weights = available()
+    try:
+        from ssr.bench.ssr_method import default_depth_spec
+
+        depth_backend = default_depth_spec()
+    except SsrError:
+        depth_backend = "none (no weights manifest)"
     optional = {}
     for name in ("spandrel", "stlpips_pytorch", "pyiqa", "cv2"):
         optional[name] = "installed" if importlib.util.find_spec(name) else "not installed"
@@ -146,6 +152,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         f"python {platform.python_version()}, torch {torch.__version__}",
         f"device: {device}; threads: {torch.get_num_threads()}",
         f"weights ({weights_dir()}): {'; '.join(weights) if weights else 'none found'}",
+        f"default depth backend of ssr: {depth_backend}",
         f"data root: {data_root() or 'not found (set SSR_DATA)'}",
         f"NIQE parameters: {niqe_params_path() or 'not found (set SSR_NIQE_PARAMS); NIQE unavailable'}",
         f"cache: {CACHE_DIR}",
