@@ -174,3 +174,15 @@ def test_held_out_split_is_the_last_scenes(shared_data):
     names = [rgb.name for rgb, _ in held]
     assert len(held) == 7 and "Middlebury_30_output_color.png" in names and "1002.jpg" in names
     assert not {rgb for rgb, _ in train} & {rgb for rgb, _ in held}
+
+
+def test_row_coordinate_lets_the_net_tell_top_from_bottom():
+    torch.manual_seed(0)
+    grey = torch.full((1, 3, 32, 32), 0.5)
+    plain, with_rows = DepthNet(widths=(4, 8)), DepthNet(widths=(4, 8), row_coordinate=True)
+    with torch.no_grad():
+        flat = plain(grey)[0, 0, 8:-8, 8:-8]  # away from the zero-padded borders
+        rows = with_rows(grey)[0, 0, 8:-8, 8:-8]
+    assert float(flat.std()) < 1e-6  # translation-equivariant: a flat image gives a flat map
+    down, across = float(rows.std(dim=0).mean()), float(rows.std(dim=1).max())
+    assert down > 1e-4 and across < 0.02 * down  # varies down the frame, (almost) not across it

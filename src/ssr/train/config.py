@@ -42,6 +42,7 @@ class ModelConfig:
     kernel_size: int = 21
     depth_levels: int = 4  # stage depth: U-Net resolutions (5 = down to 1/16)
     depth_view_side: int = 384  # stage depth: longer side of the whole-image view the net is run on
+    depth_row_coordinate: bool = False  # stage depth: feed the row position as a 4th input (CoordConv)
     kernel_source: str = "true"  # stage rrdb: "true" kernels, or "dkenet:PATH" = a frozen estimator's output
 
 
@@ -99,6 +100,10 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     if value is None and "None" in text:
         return None
     try:
+        if hint is bool:
+            if not isinstance(value, bool):
+                raise ValueError
+            return value
         if hint is int and not isinstance(value, bool):
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError

@@ -74,7 +74,8 @@ def model_kwargs(config: TrainConfig) -> dict:
     m = config.model
     if config.stage == "depth":
         c = m.channels
-        return {"widths": [c, 2 * c, 4 * c, 6 * c, 8 * c][:m.depth_levels], "view_side": m.depth_view_side}
+        return {"widths": [c, 2 * c, 4 * c, 6 * c, 8 * c][:m.depth_levels], "view_side": m.depth_view_side,
+                "row_coordinate": m.depth_row_coordinate}
     if config.stage == "rrdb":
         return {"scale": config.scale, "channels": m.channels, "growth": m.growth, "blocks": m.blocks,
                 "kernel_size": m.kernel_size, "code_dim": m.code_dim}
