@@ -3,7 +3,7 @@ spatially invariant baselines: the image's MEAN TRUE kernel at every pixel (an o
 truth) and the mean kernel of the training prior (blind, like DKENet).
 
     .venv/bin/ssr degrade --protocol sv --scale 4 --seed 0 ../shared/data/val/B100 runs/b100_sv
-    .venv/bin/python bench/kernel_eval.py runs/b100_sv [--depth gt|none]
+    .venv/bin/python bench/kernel_eval.py runs/b100_sv [--depth gt|none] [--weights DKENET.safetensors]
 
 Kernel PSNR = 10 log10(1 / MSE) over all pixels and taps (ssr.metrics.kernel_error). dof sets carry
 their ground-truth depth, which DKENet receives with --depth gt (default); sv sets have none.
@@ -21,6 +21,7 @@ import torch
 from ssr.bench.ssr_method import truth_kernels
 from ssr.io import read_image
 from ssr.metrics.kernel_error import kernel_errors
+from ssr.models.registry import load_model
 from ssr.weights import load_default
 
 
@@ -29,11 +30,12 @@ def main() -> None:
     parser.add_argument("set_dir", type=Path)
     parser.add_argument("--depth", choices=("gt", "none"), default="gt")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--weights", type=Path, help="a DKENet .safetensors instead of the shipped default")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     manifest = json.loads((args.set_dir / "manifest.json").read_text())
     scale = manifest["scale"]
-    dkenet = load_default("dkenet", scale).model
+    dkenet = (load_model(args.weights) if args.weights else load_default("dkenet", scale)).model
     prior_mean = load_default("rrdb", scale).model.code.mean  # mean kernel of the training prior
     rows = []
     for entry in manifest["images"]:
