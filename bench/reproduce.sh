@@ -31,5 +31,5 @@ for run in b100_sv middlebury_dof middlebury_heldout_dof; do
 done
 .venv/bin/python bench/depth_eval.py --depth builtin > "$OUT/depth_heldout.md"
 .venv/bin/python bench/pipeline_speed.py --size 256 --rounds 3 --repeats 3 --threads 2 > "$OUT/speed_256.md"
-.venv/bin/python bench/pipeline_speed.py --size 2000 --rounds 3 --repeats 1 --threads 2 > "$OUT/speed_2000.md"
+.venv/bin/python bench/pipeline_speed.py --size 2000 --rounds 1 --repeats 1 --threads 2 > "$OUT/speed_2000.md"
 echo "results in $OUT"
