@@ -16,7 +16,8 @@ non-negative and summing to 1.
 Memory: the kernel field is carried as the RRDB's PCA code (16 numbers per LR pixel, not 441 taps);
 the code is affine in the kernel, so momentum on codes equals momentum on the (projected) kernels the
 RRDB sees. DKENet and RRDB run on overlapping LR tiles whose outputs are blended with linear ramps
-(seam-free: every tile also sees `overlap` pixels of context that are cut away); depth runs on the whole image reduced to <= 384 px. Peak memory is therefore bounded by
+(seam-free: every tile also sees `overlap` pixels of context that are cut away); depth runs on the
+whole image reduced to <= 384 px (builtin: 192 px). Peak memory is therefore bounded by
 the tile size plus the output image itself, whatever the input size.
 """
 
