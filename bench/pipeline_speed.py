@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tile", type=int, default=96)
     parser.add_argument("--depth", default=None)
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
     args = parser.parse_args()
     set_quiet(True)
     torch.set_num_threads(args.threads)
@@ -40,7 +41,7 @@ def main() -> None:
     side = min(photo.shape[:2])
     square = photo[:side, :side]
     lr = np.clip(imresize(square, output_shape=(args.size, args.size)), 0, 1).astype(np.float32)
-    method = ssr_method("ssr", depth=args.depth, rounds=args.rounds, tile=args.tile)
+    method = ssr_method("ssr", depth=args.depth, rounds=args.rounds, tile=args.tile, precision=args.precision)
     pipeline = method.pipeline
     pipeline(lr[:64, :64])  # warm-up
     totals, stages, peaks = [], [], []
@@ -52,7 +53,7 @@ def main() -> None:
         stages.append(result.seconds)
         peaks.append(peak.delta_bytes / 2**20)
     print(f"LR {args.size}x{args.size} -> SR {args.size * 4}x{args.size * 4}, T={args.rounds}, tile {args.tile}, "
-          f"depth {pipeline.depth.name}, {args.threads} threads, median of {args.repeats}")
+          f"depth {pipeline.depth.name}, {args.precision}, {args.threads} threads, median of {args.repeats}")
     print("| total s | depth s | kernels s | SR s | peak RSS increase (MiB) |")
     print("|---|---|---|---|---|")
     med = {k: statistics.median(s[k] for s in stages) for k in stages[0]}

@@ -71,3 +71,17 @@ def test_rounds_with_unchanged_depth_equal_one_round(tiny_models):
     three = SVKRPipeline(dkenet, rrdb, ConstantDepth(), rounds=3, tile=0)(lr)
     one = SVKRPipeline(dkenet, rrdb, ConstantDepth(), rounds=1, tile=0)(lr)
     assert np.array_equal(three.sr, one.sr) and len(three.sr_rounds) == 3
+
+
+def test_bf16_precision_stays_close_to_fp32_and_bad_precision_is_refused(tiny_models):
+    from ssr.errors import ConfigError
+
+    dkenet, rrdb = tiny_models
+    lr = smooth_image(2, 24, 28)
+    full = SVKRPipeline(dkenet, rrdb, ConstantDepth(), rounds=1, tile=0)(lr).sr
+    half = SVKRPipeline(dkenet, rrdb, ConstantDepth(), rounds=1, tile=0, precision="bf16")(lr).sr
+    assert half.dtype == np.float32 and half.shape == full.shape
+    difference = np.abs(full - half)
+    assert 0 < difference.max() and difference.mean() < 2 / 255  # really ran in bf16, and close
+    with pytest.raises(ConfigError, match="precision"):
+        SVKRPipeline(dkenet, rrdb, ConstantDepth(), precision="fp8")

@@ -54,7 +54,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     _threads(args.threads)
     _check_device(args.device)
     method = make_method(args.method, scale=args.scale or 4, depth=args.depth, tile=args.tile,
-                         rounds=args.rounds, overlap=args.tile_overlap, device=args.device)
+                         rounds=args.rounds, overlap=args.tile_overlap, device=args.device, precision=args.precision)
     scale = args.scale if args.scale else (method.scale or 4)
     written, failures = run_upscale(args.inputs, args.output, method, scale, recursive=args.recursive,
                                     overwrite=args.overwrite, max_pixels=args.max_pixels,
@@ -182,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tile", type=int, help="LR tile size for ssr (0 = whole image; default 96)")
     p.add_argument("--tile-overlap", type=int, default=16, help="LR pixels of tile context/blending (default 16)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16"),
+                   help="bf16: networks under bfloat16 autocast, several times faster on CPUs with AVX512-BF16/AMX")
     p.add_argument("--save-depth", action="store_true", help="also write NAME_depth.png (16-bit, 1 = nearest)")
     p.add_argument("--save-kernels", action="store_true", help="also write NAME_kernels.png (kernel mosaic)")
     p.add_argument("-r", "--recursive", action="store_true", help="walk folders recursively")

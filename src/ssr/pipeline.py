@@ -38,6 +38,7 @@ from ssr.progress import progress
 
 DEFAULT_TILE = 96
 DEFAULT_OVERLAP = 16
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -102,17 +103,26 @@ class SVKRPipeline:
 
     def __init__(self, dkenet: ModelDescriptor, rrdb: ModelDescriptor, depth: DepthEstimator, *,
                  rounds: int = 3, beta: float = 0.9, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
-                 device: str = "cpu", keep_rounds: bool = True) -> None:
+                 device: str = "cpu", keep_rounds: bool = True, precision: str = "fp32") -> None:
         if rounds < 1 or not 0 <= beta < 1:
             raise ConfigError("rounds must be >= 1 and beta in [0, 1)")
+        if precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {PRECISIONS}, got '{precision}'")
         if tile < 0 or overlap < 0 or (tile and tile <= 2 * overlap):
             raise ConfigError(f"--tile ({tile}) must be 0 (no tiling) or larger than twice --tile-overlap ({overlap})")
         self.dkenet, self.rrdb, self.depth = dkenet.model.to(device), rrdb.model.to(device), depth
         self.scale = rrdb.scale
         self.rounds, self.beta, self.tile, self.overlap, self.device = rounds, beta, tile, overlap, device
+        # bf16: DKENet and RRDB run under autocast (oneDNN bf16 kernels on CPUs with AVX512-BF16/AMX,
+        # tensor cores on GPUs); inputs, the kernel code, momentum and blending stay float32.
+        self.precision = precision
         self.last_result: SVKRResult | None = None
         # False keeps only the latest depth/code/SR (big images: each SR round is a full output image)
         self.keep_rounds = keep_rounds
+
+    def _autocast(self):
+        device_type = "cuda" if str(self.device).startswith("cuda") else "cpu"
+        return torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.array(array, dtype=np.float32)).to(self.device)
@@ -125,7 +135,9 @@ class SVKRPipeline:
         def one_tile(top, left, th, tw):
             lr_t = self._tensor(lr[top:top + th, left:left + tw].transpose(2, 0, 1))[None]
             d_t = self._tensor(depth_lr[top:top + th, left:left + tw])[None, None]
-            return code(self.dkenet(lr_t, d_t))[0].cpu().numpy()
+            with self._autocast():
+                kernels = self.dkenet(lr_t, d_t)
+            return code(kernels.float())[0].cpu().numpy()
 
         return run_tiled(lr, one_tile, code.dim, 1, self.tile, self.overlap, "kernels")
 
@@ -136,7 +148,9 @@ class SVKRPipeline:
             lr_t = self._tensor(lr[top:top + th, left:left + tw].transpose(2, 0, 1))[None]
             c_t = self._tensor(codes[:, top:top + th, left:left + tw])[None]
             kernels = self.rrdb.code.decode(c_t)
-            return self.rrdb(lr_t, kernels)[0].clamp(0, 1).cpu().numpy()
+            with self._autocast():
+                sr = self.rrdb(lr_t, kernels)
+            return sr.float()[0].clamp(0, 1).cpu().numpy()
 
         sr = run_tiled(lr, one_tile, 3, self.scale, self.tile, self.overlap, "SR")
         return np.clip(sr.transpose(1, 2, 0), 0, 1)

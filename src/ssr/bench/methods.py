@@ -91,7 +91,7 @@ def load_spandrel(path: Path) -> Method:
     return Method(f"spandrel:{path.name}", run, descriptor.scale)
 
 
-SSR_VARIANTS = ("ssr", "ssr-t1", "ssr-nodepth", "ssr-oracle")
+SSR_VARIANTS = ("ssr", "ssr-t1", "ssr-nodepth", "ssr-oracle", "ssr-bf16")
 
 
 #: Packages whose wheels ship ncnn models (.param/.bin), searched for `ncnn:NAME`.
@@ -158,7 +158,7 @@ def load_ncnn(name: str, threads: int = 2) -> Method:
 
 
 def make_method(spec: str, *, scale: int = 4, depth: str | None = None, tile: int | None = None,
-                rounds: int | None = None, overlap: int = 16, device: str = "cpu") -> Method:
+                rounds: int | None = None, overlap: int = 16, device: str = "cpu", precision: str = "fp32") -> Method:
     """Resolve a method name from the command line."""
     table = {"nearest": nearest, "bicubic": bicubic, "lanczos": lanczos, "bicubic+usm": bicubic_usm}
     if spec in table:
@@ -171,6 +171,6 @@ def make_method(spec: str, *, scale: int = 4, depth: str | None = None, tile: in
         from ssr.bench.ssr_method import ssr_method
 
         return ssr_method(spec, scale=scale, depth=depth, tile=tile, rounds=rounds, overlap=overlap,
-                          device=device)
+                          device=device, precision=precision)
     raise ConfigError(f"unknown method '{spec}' (one of {', '.join(CLASSICAL + SSR_VARIANTS)}, spandrel:PATH, "
                       "ncnn:NAME)")

@@ -5,6 +5,7 @@ ssr          full pipeline: T = 3 rounds, momentum 0.9, depth backend = shipped 
 ssr-t1       one round (no iterative refinement)
 ssr-nodepth  flat depth everywhere (DKENet sees no depth information)
 ssr-oracle   ground-truth kernel field of the synthetic set instead of DKENet (upper bound)
+ssr-bf16     full pipeline with DKENet and RRDB under bfloat16 autocast (speed; same weights)
 """
 
 from __future__ import annotations
@@ -38,13 +39,14 @@ def truth_kernels(truth: dict, size: int, scale: int) -> torch.Tensor:
 
 
 def ssr_method(spec: str, *, scale: int = 4, depth: str | None = None, tile: int | None = None,
-               rounds: int | None = None, overlap: int = DEFAULT_OVERLAP, device: str = "cpu") -> Method:
+               rounds: int | None = None, overlap: int = DEFAULT_OVERLAP, device: str = "cpu",
+               precision: str = "fp32") -> Method:
     dkenet, rrdb = load_default("dkenet", scale), load_default("rrdb", scale)
     depth_spec = "none" if spec == "ssr-nodepth" else (depth or default_depth_spec())
     pipeline = SVKRPipeline(dkenet, rrdb, make_depth_estimator(depth_spec),
                             rounds=1 if spec == "ssr-t1" else (rounds or 3),
                             tile=DEFAULT_TILE if tile is None else tile, overlap=overlap, device=device,
-                            keep_rounds=False)
+                            keep_rounds=False, precision="bf16" if spec == "ssr-bf16" else precision)
 
     def run(lr: np.ndarray, asked_scale: int) -> np.ndarray:
         return pipeline(_rgb(lr)).sr
