@@ -30,6 +30,10 @@ for run in b100_sv middlebury_dof middlebury_heldout_dof; do
   .venv/bin/python bench/kernel_eval.py "$set_dir" > "$OUT/$run/kernels.md"
 done
 .venv/bin/python bench/depth_eval.py --depth builtin > "$OUT/depth_heldout.md"
+$SSR -q bench --protocol sv --hr "$DATA/val/B100" --scale 4 --out "$OUT/b100_sv_bf16" --method ssr-bf16 --cache "$OUT/cache"
+$SSR -q bench --protocol dof --hr "$DATA/depth/Middlebury/RGB" --depth-dir "$DATA/depth/Middlebury/Depth" --scale 4 \
+  --out "$OUT/middlebury_dof_bf16" --method ssr-bf16 --cache "$OUT/cache"
 .venv/bin/python bench/pipeline_speed.py --size 256 --rounds 3 --repeats 3 --threads 2 > "$OUT/speed_256.md"
+.venv/bin/python bench/pipeline_speed.py --size 256 --rounds 3 --repeats 3 --threads 2 --precision bf16 >> "$OUT/speed_256.md"
 .venv/bin/python bench/pipeline_speed.py --size 2000 --rounds 1 --repeats 1 --threads 2 > "$OUT/speed_2000.md"
 echo "results in $OUT"
