@@ -41,13 +41,12 @@ def main(pairs: list[str]) -> None:
                  "architecture": meta["architecture"], "step": int(meta.get("step", 0)),
                  "val": meta.get("val"), "sha256": sha256_file(target),
                  "trained_with": f"ssr train configs/{Path(run).name}.yaml"}
-        for old in manifest["files"]:
-            if old["file"] != target.name and old["role"] == role and int(old["scale"]) == entry["scale"]:
+        replaced = [e for e in manifest["files"] if e["file"] == target.name or (e["role"], int(e["scale"])) == (role, entry["scale"])]
+        for old in replaced:
+            if old["file"] != target.name:
                 (out / old["file"]).unlink(missing_ok=True)
                 print(f"replaces {old['file']}")
-        manifest["files"] = [e for e in manifest["files"]
-                             if e["file"] != target.name and (e["role"], int(e["scale"])) != (role, entry["scale"])]
-        manifest["files"].append(entry)
+        manifest["files"] = [e for e in manifest["files"] if e not in replaced] + [entry]
         print(f"{target.name}: {role} x{entry['scale']}, step {entry['step']}, val {entry['val']}")
     write_json(manifest_path, manifest)
 

@@ -21,11 +21,11 @@ def test_constant_backend():
     check_map(make_depth_estimator("none")(smooth_image(0, 30, 40)), (30, 40))
 
 
-def test_transformers_dpt_from_a_local_folder(tmp_path):
-    transformers = pytest.importorskip("transformers")
-    config = transformers.DPTConfig(hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
-                                    intermediate_size=37, image_size=64, patch_size=16,
-                                    neck_hidden_sizes=[8, 8, 8, 8], fusion_hidden_size=8,
+def _tiny_dpt(transformers, hidden: int, heads: int, intermediate: int, neck: list[int]):
+    """A tiny randomly initialised transformers DPT (64x64 input, 4 layers) with a non-flat output."""
+    config = transformers.DPTConfig(hidden_size=hidden, num_hidden_layers=4, num_attention_heads=heads,
+                                    intermediate_size=intermediate, image_size=64, patch_size=16,
+                                    neck_hidden_sizes=neck, fusion_hidden_size=8,
                                     backbone_out_indices=[0, 1, 2, 3], head_in_index=-1)
     torch.manual_seed(0)
     model = transformers.DPTForDepthEstimation(config)
@@ -34,6 +34,12 @@ def test_transformers_dpt_from_a_local_folder(tmp_path):
             if isinstance(module, torch.nn.Conv2d):
                 torch.nn.init.normal_(module.weight, std=0.5)
         model.head.head[-2].bias.fill_(1.0)
+    return model
+
+
+def test_transformers_dpt_from_a_local_folder(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    model = _tiny_dpt(transformers, hidden=32, heads=2, intermediate=37, neck=[8, 8, 8, 8])
     model.save_pretrained(tmp_path / "dpt")
     processor = transformers.DPTImageProcessor(size={"height": 64, "width": 64})
     processor.save_pretrained(tmp_path / "dpt")
@@ -97,17 +103,7 @@ def _hf_to_midas_names(state: dict, hidden: int) -> dict:
 
 def test_midas_dpt_checkpoint_loads_through_the_real_path(tmp_path):
     transformers = pytest.importorskip("transformers")
-    config = transformers.DPTConfig(hidden_size=64, num_hidden_layers=4, num_attention_heads=1,
-                                    intermediate_size=96, image_size=64, patch_size=16,
-                                    neck_hidden_sizes=[8, 16, 16, 16], fusion_hidden_size=8,
-                                    backbone_out_indices=[0, 1, 2, 3], head_in_index=-1)
-    torch.manual_seed(0)
-    model = transformers.DPTForDepthEstimation(config).eval()
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.Conv2d):
-                torch.nn.init.normal_(module.weight, std=0.5)
-        model.head.head[-2].bias.fill_(1.0)
+    model = _tiny_dpt(transformers, hidden=64, heads=1, intermediate=96, neck=[8, 16, 16, 16]).eval()
     state = _hf_to_midas_names(model.state_dict(), 64)
     assert "scratch.refinenet4.resConfUnit2.conv1.weight" in state  # names as MiDaS writes them
     torch.save(state, tmp_path / "dpt_tiny_64.pt")

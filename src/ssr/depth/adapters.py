@@ -15,6 +15,7 @@ import torch
 
 from ssr.depth.base import normalise, reduce_for_depth, resize_plane
 from ssr.errors import UnavailableError
+from ssr.imresize import resize_float
 
 
 class HuggingFaceDepth:
@@ -57,7 +58,7 @@ class MidasDepth:
 
     name = "midas"
 
-    def __init__(self, file: str, max_side: int) -> None:
+    def __init__(self, file: str, max_side: int) -> None:  # max_side unused: DPT runs at its own size
         path = Path(file)
         if not path.is_file():
             raise UnavailableError(f"midas checkpoint not found: {file}")
@@ -82,14 +83,12 @@ class MidasDepth:
         if missing or unexpected:
             raise UnavailableError(f"{path}: checkpoint does not fit a DPT model (missing {missing[:3]}, "
                                    f"unexpected {unexpected[:3]})")
-        self.net_size, self.max_side = config_values["image_size"], max_side
+        self.net_size = config_values["image_size"]
 
     def network_input(self, rgb: np.ndarray) -> torch.Tensor:
-        small = reduce_for_depth(rgb, self.max_side).astype(np.float32)
-        tensor = torch.from_numpy(np.ascontiguousarray(small.transpose(2, 0, 1)))[None]
-        size = (self.net_size, self.net_size)  # transformers' DPT-ViT takes square inputs only
-        tensor = torch.nn.functional.interpolate(tensor, size=size, mode="bicubic", align_corners=False)
-        return (tensor.clamp(0, 1) - 0.5) / 0.5
+        # one resize straight to the network's square size (transformers' DPT-ViT takes no other)
+        square = np.clip(resize_float(rgb, self.net_size, self.net_size, "bicubic"), 0, 1)
+        return (torch.from_numpy(np.ascontiguousarray(square.transpose(2, 0, 1)))[None] - 0.5) / 0.5
 
     @torch.no_grad()
     def __call__(self, rgb: np.ndarray) -> np.ndarray:

@@ -12,6 +12,14 @@ from ssr.errors import UnavailableError
 from ssr.models.registry import load_model
 
 
+@torch.no_grad()
+def run_depthnet(model: torch.nn.Module, rgb: np.ndarray, max_side: int) -> np.ndarray:
+    """A DepthNet's raw inverse depth for a whole (H, W, 3) image, run at <= max_side, back at H x W."""
+    small = reduce_for_depth(rgb, max_side)
+    tensor = torch.from_numpy(np.ascontiguousarray(small.transpose(2, 0, 1))).float()[None]
+    return resize_plane(model(tensor)[0, 0].numpy(), *rgb.shape[:2])
+
+
 class BuiltinDepth:
     name = "builtin"
 
@@ -31,9 +39,5 @@ class BuiltinDepth:
         # the net sees the whole image at the size it was trained on (never more than max_side)
         self.model, self.max_side = descriptor.model, min(max_side, getattr(descriptor.model, "view_side", max_side))
 
-    @torch.no_grad()
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        small = reduce_for_depth(rgb, self.max_side)
-        tensor = torch.from_numpy(np.ascontiguousarray(small.transpose(2, 0, 1))).float()[None]
-        inverse = self.model(tensor)[0, 0].numpy()
-        return normalise(resize_plane(inverse, *rgb.shape[:2]))
+        return normalise(run_depthnet(self.model, rgb, self.max_side))

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ssr.depth.base import reduce_for_depth, resize_plane
+from ssr.depth.builtin import run_depthnet
 from ssr.errors import ConfigError
 from ssr.hashing import write_json
 from ssr.metrics.depth_error import depth_errors
@@ -108,11 +108,8 @@ def validate(model: nn.Module, stage: str, val_set, scale: int, estimator: nn.Mo
     scores = []
     for item in val_set:
         if stage == "depth":
-            rgb, gt = item
-            small = reduce_for_depth(rgb, model.view_side)
-            predicted = model(torch.from_numpy(np.ascontiguousarray(small.transpose(2, 0, 1))).float()[None])[0, 0]
-            predicted = resize_plane(predicted.numpy(), *gt.shape)
-            scores.append(depth_errors(predicted, gt)["abs_rel"])
+            rgb, gt = item  # gt has the image's size (load_pair)
+            scores.append(depth_errors(run_depthnet(model, rgb, model.view_side), gt)["abs_rel"])
         elif stage == "rrdb":
             kernels = item.kernels if estimator is None else estimator(item.lr, torch.full_like(item.lr[:, :1], 0.5))
             sr = model(item.lr, kernels).clamp(0, 1)[0].numpy().transpose(1, 2, 0)
