@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ssr.arrays import flat_depth
 from ssr.depth import make_depth_estimator
 from ssr.errors import SsrError
 from ssr.metrics.depth_error import depth_errors
@@ -38,7 +39,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     root = args.root or (data_root() / "depth")
     estimator = make_depth_estimator(args.depth)
-    methods = {args.depth: estimator, "constant": lambda rgb: np.full(rgb.shape[:2], 0.5, np.float32),
+    methods = {args.depth: estimator, "constant": lambda rgb: flat_depth(*rgb.shape[:2]),
                "vertical gradient": lambda rgb: vertical_gradient(rgb.shape[:2])}
     scores: dict[str, list[dict]] = {name: [] for name in methods}
     print(f"| image | {' | '.join(f'{m} AbsRel / d1' for m in methods)} |")

@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ssr.bench.ssr_method import truth_kernels
+from ssr.arrays import FLAT_DEPTH, to_nchw
+from ssr.degradation.kernel_maps import truth_kernels
+from ssr.depth import make_depth_estimator
 from ssr.io import read_image
 from ssr.metrics.kernel_error import kernel_errors
 from ssr.models.registry import load_model
@@ -28,7 +30,9 @@ from ssr.weights import load_default
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("set_dir", type=Path)
-    parser.add_argument("--depth", choices=("gt", "none"), default="gt")
+    parser.add_argument("--depth", default="gt",
+                        help="gt (the set's true depth where it has one, else flat), none (flat), or a depth "
+                             "backend estimated from the LR image as users get it (builtin, hf:DIR, ...)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--weights", type=Path, help="a DKENet .safetensors instead of the shipped default")
     args = parser.parse_args()
@@ -37,17 +41,20 @@ def main() -> None:
     scale = manifest["scale"]
     dkenet = (load_model(args.weights) if args.weights else load_default("dkenet", scale)).model
     prior_mean = load_default("rrdb", scale).model.code.mean  # mean kernel of the training prior
+    estimator = None if args.depth in ("gt", "none") else make_depth_estimator(args.depth)
     rows = []
     for entry in manifest["images"]:
         lr = read_image(args.set_dir / entry["files"]["lr"]).pixels
         with np.load(args.set_dir / entry["files"]["meta"]) as meta:
             truth = {k: meta[k] for k in meta.files if k != "record"}
         true = truth_kernels(truth, dkenet.kernel_size, scale)[0]  # (k*k, h, w)
-        lr_t = torch.from_numpy(lr.transpose(2, 0, 1)).float()[None]
-        if args.depth == "gt" and "depth" in truth:
+        lr_t = to_nchw(lr)
+        if estimator is not None:
+            depth = torch.from_numpy(estimator(lr, lr.shape[:2]))[None, None]
+        elif args.depth == "gt" and "depth" in truth:
             depth = torch.from_numpy(truth["depth"]).float()[None, None]
         else:
-            depth = torch.full_like(lr_t[:, :1], 0.5)
+            depth = torch.full_like(lr_t[:, :1], FLAT_DEPTH)
         with torch.no_grad():
             estimate = dkenet(lr_t, depth)[0]
         mean_kernel = true.mean(dim=(1, 2), keepdim=True).expand_as(true)

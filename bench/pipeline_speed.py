@@ -18,10 +18,11 @@ import numpy as np
 import torch
 
 from ssr.bench.memory import PeakMemory
-from ssr.bench.ssr_method import ssr_method
+from ssr.methods import make_method
 from ssr.imresize import imresize
 from ssr.io import read_image
 from ssr.paths import example_dir
+from ssr.options import PRECISIONS
 from ssr.progress import set_quiet
 
 
@@ -33,7 +34,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tile", type=int, default=96)
     parser.add_argument("--depth", default=None)
-    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+    parser.add_argument("--precision", default="fp32", choices=PRECISIONS)
     args = parser.parse_args()
     set_quiet(True)
     torch.set_num_threads(args.threads)
@@ -41,7 +42,7 @@ def main() -> None:
     side = min(photo.shape[:2])
     square = photo[:side, :side]
     lr = np.clip(imresize(square, output_shape=(args.size, args.size)), 0, 1).astype(np.float32)
-    method = ssr_method("ssr", depth=args.depth, rounds=args.rounds, tile=args.tile, precision=args.precision)
+    method = make_method("ssr", depth=args.depth, rounds=args.rounds, tile=args.tile, precision=args.precision)
     pipeline = method.pipeline
     pipeline(lr[:64, :64])  # warm-up
     totals, stages, peaks = [], [], []

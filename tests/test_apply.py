@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy.ndimage import correlate
 
-from conftest import smooth_image
+from util import smooth_image
 from ssr.degradation.apply import Geometry, blur_downsample
 from ssr.degradation.field import DefocusField, GridField, random_gaussian_field
 

@@ -5,10 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from conftest import skip_without_peers, smooth_image
+from util import skip_without_peers, smooth_image
 from ssr.bench import runner
 from ssr.bench.memory import PeakMemory
-from ssr.bench.methods import bicubic, bicubic_usm, lanczos, make_method, nearest
+from ssr.methods import make_method
+from ssr.methods.classical import bicubic, bicubic_usm, lanczos, nearest
 from ssr.io import read_image
 
 
@@ -67,7 +68,7 @@ def test_spandrel_model_from_disk(tmp_path):
     method = make_method(f"spandrel:{path}")
     assert method.scale == 4
     lr = smooth_image(0, 10, 12)
-    out = method.upscale(lr, 4)
+    out = method.upscale(lr, 4).image
     with torch.no_grad():
         expected = model(torch.from_numpy(lr.transpose(2, 0, 1))[None]).clamp(0, 1)[0].numpy().transpose(1, 2, 0)
     np.testing.assert_allclose(out, expected, atol=1e-6)
@@ -113,4 +114,4 @@ def test_ncnn_model_written_by_the_test(tmp_path):
     method = make_method(f"ncnn:{tmp_path / 'nearest2.param'}")
     assert method.scale == 2 and method.name == "ncnn:nearest2"
     lr = smooth_image(0, 10, 12)
-    np.testing.assert_allclose(method.upscale(lr, 2), nearest(lr, 2), atol=1e-6)
+    np.testing.assert_allclose(method.upscale(lr, 2).image, nearest(lr, 2), atol=1e-6)

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import save_png, smooth_image
+from util import save_png, smooth_image
 from ssr.cli import build_parser, main
 from ssr.io import read_image, write_image
 
@@ -22,9 +22,7 @@ def digest(path):
 
 @pytest.mark.parametrize("command", ["upscale", "degrade", "eval", "bench", "train", "example", "info"])
 def test_every_command_has_help(command, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main([command, "--help"])
-    assert exit_info.value.code == 0
+    assert main([command, "--help"]) == 0
     assert "usage: ssr " + command in capsys.readouterr().out
 
 
@@ -123,6 +121,52 @@ def test_info_and_example(tmp_path, capsys):
 def test_parser_rejects_unknown_options():
     with pytest.raises(SystemExit):
         build_parser().parse_args(["upscale", "x.png", "--sclae", "4"])
+
+
+@pytest.mark.parametrize("argv, line", [
+    (["upscale", "x.png", "--scale", "3"],
+     "ssr: upscale: argument --scale: invalid choice: 3 (choose from 2, 4) (see `ssr upscale --help`)"),
+    (["upscale", "x.png", "--sclae", "4"], "ssr: unrecognized arguments: --sclae 4 (see `ssr --help`)"),
+    (["upscale", "x.png", "--threads", "0"],
+     "ssr: upscale: argument --threads: must be >= 1, got 0 (see `ssr upscale --help`)"),
+    (["upscale", "x.png", "--tile-overlap", "-5"],
+     "ssr: upscale: argument --tile-overlap: must be >= 0, got -5 (see `ssr upscale --help`)"),
+    (["frobnicate"], "ssr: argument COMMAND: invalid choice: 'frobnicate' (choose from "),  # quoting varies by Python
+])
+def test_command_line_errors_are_one_line_with_exit_2(argv, line, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(line) and err[0].endswith("--help`)")
+
+
+def test_quiet_is_accepted_before_or_after_the_command(tmp_path, capsys):
+    source = save_png(tmp_path / "q.png", smooth_image(0, 12, 12))
+    assert main(["upscale", str(source), "--method", "bicubic", "-q"]) == 0
+    assert main(["-q", "upscale", str(source), "--method", "bicubic", "--overwrite"]) == 0
+    assert "upscaled 1 image" in capsys.readouterr().out
+
+
+def test_cli_module_imports_nothing_heavy():
+    code = "import sys, ssr.cli; print(sorted(m for m in ('torch', 'scipy', 'cv2', 'numpy', 'PIL', 'tqdm') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_each_package_imports_on_its_own_without_cycles():
+    """Every package imports in a fresh interpreter by itself (an import cycle or an upward import would
+    surface as an ImportError here); the SCM never pulls in io, depth, models, methods or train."""
+    packages = ["ssr.arrays", "ssr.settings", "ssr.options", "ssr.degradation", "ssr.degradation.scm",
+                "ssr.degradation.protocols", "ssr.degradation.kernel_maps", "ssr.depth", "ssr.depth.builtin",
+                "ssr.depth.adapters", "ssr.models.registry", "ssr.metrics", "ssr.methods", "ssr.methods.svkr",
+                "ssr.methods.peers", "ssr.pipeline", "ssr.sets", "ssr.upscale", "ssr.bench.runner",
+                "ssr.train.stages", "ssr.train.config", "ssr.train.trainer", "ssr.cli"]
+    for name in packages:
+        result = subprocess.run([sys.executable, "-c", f"import {name}"], capture_output=True, text=True)
+        assert result.returncode == 0, f"{name}: {result.stderr[-800:]}"
+    code = ("import sys, ssr.degradation.scm, ssr.degradation.protocols, ssr.degradation.kernel_maps; "
+            "print(sorted({m for m in sys.modules if m.startswith('ssr.') and not m.startswith('ssr.degradation')}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['ssr.arrays', 'ssr.errors', 'ssr.imresize', 'ssr.settings']", out
 
 
 def test_huge_output_is_refused_before_work(tmp_path, capsys):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import save_png, smooth_image
+from util import save_png, smooth_image
 from ssr.cli import main
-from ssr.degradation.build import build_set
+from ssr.sets import build_set
 from ssr.errors import ConfigError, DataError
 from ssr.hashing import sha256_file
 

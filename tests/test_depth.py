@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import smooth_image
+from util import smooth_image
 from ssr.depth import make_depth_estimator
-from ssr.depth.base import resize_plane
+from ssr.depth.base import view_at_side
+from ssr.imresize import resize_float
 from ssr.errors import ConfigError, UnavailableError
 from ssr.models.depthnet import DepthNet
 from ssr.models.registry import save_model
@@ -116,7 +117,7 @@ def test_midas_dpt_checkpoint_loads_through_the_real_path(tmp_path):
     check_map(depth, (40, 56))
     with torch.no_grad():
         raw = model(pixel_values=estimator.network_input(image)).predicted_depth[0]
-    assert depth.std() > 0 and np.corrcoef(depth.ravel(), resize_plane(raw.numpy(), 40, 56).ravel())[0, 1] > 0.99
+    assert depth.std() > 0 and np.corrcoef(depth.ravel(), resize_float(raw.numpy(), 40, 56).ravel())[0, 1] > 0.99
 
 
 def test_midas_families_other_than_dpt_vit_are_refused(tmp_path):
@@ -130,9 +131,24 @@ def test_midas_families_other_than_dpt_vit_are_refused(tmp_path):
 
 def test_builtin_network_from_a_file(tmp_path):
     torch.manual_seed(0)
-    save_model(tmp_path / "depth.safetensors", "ssr.depthnet", DepthNet(widths=(4, 8)), 1, {"widths": [4, 8]})
+    save_model(tmp_path / "depth.safetensors", "ssr.depthnet", DepthNet(widths=(4, 8), view_side=40), 1,
+               {"widths": [4, 8], "view_side": 40})
     estimator = make_depth_estimator(f"builtin:{tmp_path / 'depth.safetensors'}")
-    check_map(estimator(smooth_image(2, 33, 45)), (33, 45))
+    image = smooth_image(2, 33, 45)
+    check_map(estimator(image), (33, 45))
+    check_map(estimator(image, (11, 15)), (11, 15))  # produced straight at the asked shape
+    # the same scene at x4 resolution is seen at the same view size, so the map hardly changes
+    big = np.clip(resize_float(image, 132, 180, "bicubic"), 0, 1)
+    assert np.abs(estimator(big, (33, 45)) - estimator(image, (33, 45))).mean() < 0.05
+
+
+def test_views_have_the_asked_longer_side_up_or_down():
+    image = smooth_image(3, 30, 60)
+    assert view_at_side(image, 120).shape == (60, 120, 3)  # enlarged (MATLAB bicubic)
+    assert view_at_side(image, 20).shape == (10, 20, 3)  # reduced (Pillow)
+    assert view_at_side(image, 60) is image
+    constant = np.full((10, 20, 3), 0.3, np.float32)
+    np.testing.assert_allclose(view_at_side(constant, 50), 0.3, atol=1e-6)
 
 
 def test_missing_models_are_one_line_errors(tmp_path):
@@ -172,13 +188,3 @@ def test_held_out_split_is_the_last_scenes(shared_data):
     assert not {rgb for rgb, _ in train} & {rgb for rgb, _ in held}
 
 
-def test_row_coordinate_lets_the_net_tell_top_from_bottom():
-    torch.manual_seed(0)
-    grey = torch.full((1, 3, 32, 32), 0.5)
-    plain, with_rows = DepthNet(widths=(4, 8)), DepthNet(widths=(4, 8), row_coordinate=True)
-    with torch.no_grad():
-        flat = plain(grey)[0, 0, 8:-8, 8:-8]  # away from the zero-padded borders
-        rows = with_rows(grey)[0, 0, 8:-8, 8:-8]
-    assert float(flat.std()) < 1e-6  # translation-equivariant: a flat image gives a flat map
-    down, across = float(rows.std(dim=0).mean()), float(rows.std(dim=1).max())
-    assert down > 1e-4 and across < 0.02 * down  # varies down the frame, (almost) not across it

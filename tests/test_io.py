@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from conftest import smooth_image
+from util import smooth_image
 from ssr.errors import ImageReadError, ImageWriteError
 from ssr.io import _orient, read_image, write_image
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from skimage.metrics import structural_similarity
 
-from conftest import smooth_image
+from util import smooth_image
 from ssr.imresize import imresize
 from ssr.io import read_image
 from ssr.metrics import depth_errors, kernel_errors, niqe, psnr_rgb, psnr_y, rgb_to_y, ssim_rgb, ssim_y

@@ -3,14 +3,13 @@
 
 import numpy as np
 import pytest
-import torch
 
-from conftest import smooth_image
+from util import smooth_image
 from ssr.depth.base import ConstantDepth
-from ssr.models.dkenet import DKENet
-from ssr.models.kernel_code import sample_prior_kernels
-from ssr.models.registry import load_model, save_model
-from ssr.models.rrdb import KernelConditionedRRDB
+from ssr.errors import ConfigError
+from ssr.imresize import resize_float
+from ssr.models.registry import load_model
+from ssr.options import SVKROptions
 from ssr.pipeline import SVKRPipeline, ramp, tile_starts
 
 
@@ -19,28 +18,26 @@ class GradientDepth:
 
     name = "test"
 
-    def __call__(self, rgb):
+    def __call__(self, rgb, out_shape=None):
         rows = rgb.mean(axis=(1, 2))
-        return np.repeat(((rows - rows.min()) / (np.ptp(rows) + 1e-6))[:, None], rgb.shape[1], axis=1).astype(np.float32)
+        plane = np.repeat(((rows - rows.min()) / (np.ptp(rows) + 1e-6))[:, None], rgb.shape[1], axis=1)
+        plane = plane.astype(np.float32)
+        return plane if out_shape in (None, plane.shape) else resize_float(plane, *out_shape)
 
 
-@pytest.fixture(scope="module")
-def tiny_models(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("weights")
-    torch.manual_seed(0)
-    rrdb = KernelConditionedRRDB(scale=4, channels=8, growth=4, blocks=1, code_dim=6)
-    rrdb.code.fit(sample_prior_kernels(2000, 21, 4))
-    dkenet = DKENet(channels=8, depth_channels=4)
-    save_model(folder / "rrdb.safetensors", "ssr.rrdb", rrdb, 4,
-               {"scale": 4, "channels": 8, "growth": 4, "blocks": 1, "code_dim": 6})
-    save_model(folder / "dkenet.safetensors", "ssr.dkenet", dkenet, 4, {"channels": 8, "depth_channels": 4})
-    return load_model(folder / "dkenet.safetensors"), load_model(folder / "rrdb.safetensors")
+@pytest.fixture
+def tiny_models(tiny_weights):
+    return load_model(tiny_weights / "dkenet.safetensors"), load_model(tiny_weights / "rrdb.safetensors")
+
+
+def run(dkenet, rrdb, depth, lr, **options):
+    return SVKRPipeline(dkenet, rrdb, depth, SVKROptions(**options))(lr)
 
 
 def test_rounds_keep_every_intermediate_and_follow_the_momentum_rule(tiny_models):
     dkenet, rrdb = tiny_models
     lr = smooth_image(0, 20, 24)
-    pipeline = SVKRPipeline(dkenet, rrdb, GradientDepth(), rounds=3, beta=0.9, tile=0)
+    pipeline = SVKRPipeline(dkenet, rrdb, GradientDepth(), SVKROptions(rounds=3, beta=0.9, tile=0))
     result = pipeline(lr)
     assert len(result.sr_rounds) == len(result.depth_rounds) == len(result.code_rounds) == 3
     assert result.sr.shape == (80, 96, 3) and np.array_equal(result.sr, result.sr_rounds[-1])
@@ -53,8 +50,8 @@ def test_rounds_keep_every_intermediate_and_follow_the_momentum_rule(tiny_models
 def test_tiled_equals_untiled_within_one_grey_level(tiny_models):
     dkenet, rrdb = tiny_models
     lr = smooth_image(1, 70, 90)
-    whole = SVKRPipeline(dkenet, rrdb, ConstantDepth(), rounds=2, tile=0)(lr).sr
-    tiled = SVKRPipeline(dkenet, rrdb, ConstantDepth(), rounds=2, tile=40, overlap=16)(lr).sr
+    whole = run(dkenet, rrdb, ConstantDepth(), lr, rounds=2, tile=0).sr
+    tiled = run(dkenet, rrdb, ConstantDepth(), lr, rounds=2, tile=40, overlap=16).sr
     assert np.abs(whole - tiled).max() <= 1 / 255
 
 
@@ -68,20 +65,33 @@ def test_tiles_cover_and_ramps_blend():
 def test_rounds_with_unchanged_depth_equal_one_round(tiny_models):
     dkenet, rrdb = tiny_models
     lr = smooth_image(3, 20, 24)
-    three = SVKRPipeline(dkenet, rrdb, ConstantDepth(), rounds=3, tile=0)(lr)
-    one = SVKRPipeline(dkenet, rrdb, ConstantDepth(), rounds=1, tile=0)(lr)
+    three = run(dkenet, rrdb, ConstantDepth(), lr, rounds=3, tile=0)
+    one = run(dkenet, rrdb, ConstantDepth(), lr, rounds=1, tile=0)
     assert np.array_equal(three.sr, one.sr) and len(three.sr_rounds) == 3
 
 
 def test_bf16_precision_stays_close_to_fp32_and_bad_precision_is_refused(tiny_models):
-    from ssr.errors import ConfigError
-
     dkenet, rrdb = tiny_models
     lr = smooth_image(2, 24, 28)
-    full = SVKRPipeline(dkenet, rrdb, ConstantDepth(), rounds=1, tile=0)(lr).sr
-    half = SVKRPipeline(dkenet, rrdb, ConstantDepth(), rounds=1, tile=0, precision="bf16")(lr).sr
+    full = run(dkenet, rrdb, ConstantDepth(), lr, rounds=1, tile=0).sr
+    half = run(dkenet, rrdb, ConstantDepth(), lr, rounds=1, tile=0, precision="bf16").sr
     assert half.dtype == np.float32 and half.shape == full.shape
     difference = np.abs(full - half)
     assert 0 < difference.max() and difference.mean() < 2 / 255  # really ran in bf16, and close
     with pytest.raises(ConfigError, match="precision"):
-        SVKRPipeline(dkenet, rrdb, ConstantDepth(), precision="fp8")
+        SVKROptions(precision="fp8")
+
+
+def test_pipeline_depth_is_asked_at_the_lr_size_only(tiny_models):
+    """Depth is produced straight at the LR grid: the estimator never sees an output-size request."""
+    dkenet, rrdb = tiny_models
+    asked = []
+
+    class Recording(GradientDepth):
+        def __call__(self, rgb, out_shape=None):
+            asked.append((rgb.shape[:2], out_shape))
+            return super().__call__(rgb, out_shape)
+
+    lr = smooth_image(4, 20, 24)
+    SVKRPipeline(dkenet, rrdb, Recording(), SVKROptions(rounds=2, tile=0))(lr)
+    assert asked == [((20, 24), (20, 24)), ((80, 96), (20, 24))]  # D_0 from the LR, D_1 from SR_1

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import smooth_image
+from util import smooth_image
 from ssr.degradation import protocols as P
 from ssr.degradation.jpeg import jpeg_roundtrip
 from ssr.degradation.noise import noise_field

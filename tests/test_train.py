@@ -12,7 +12,7 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from conftest import save_png, smooth_image
+from util import save_png, smooth_image
 from ssr.errors import ConfigError
 from ssr.models.registry import load_model
 from ssr.train.config import load_config
@@ -33,17 +33,18 @@ def tiny_config(tmp_path: Path, name: str, stage: str = "rrdb", steps: int = 3) 
             save_png(depth_root / "Middlebury" / "RGB" / f"m{i}_color.png", smooth_image(10 + i, 48, 56))
             ramp = np.tile(np.linspace(0.1, 1, 48)[:, None], (1, 56))[..., None]
             save_png(depth_root / "Middlebury" / "Depth" / f"m{i}_depth.png", ramp)
+    sections = {
+        "rrdb": {"channels": 8, "blocks": 1, "growth": 4, "code_dim": 4, "kernel_size": 21, "patch_lr": 8, "grid": 2},
+        "dkenet": {"channels": 8, "kernel_size": 21, "patch_lr": 8, "grid": 2},
+        "depth": {"channels": 4, "depth_root": str(depth_root), "patch": 32, "synthetic_fraction": 0.5},
+    }
     config = {
         "stage": stage, "scale": 4, "seed": 1, "threads": 1,
-        "data": {"train_dirs": [str(images)], "val_dir": str(images), "val_images": 1, "patch_lr": 8,
-                 "cache_size": 16, "grid": 2},
-        "model": {"channels": 8, "blocks": 1, "growth": 4, "code_dim": 4, "kernel_size": 21}
-        if stage == "rrdb" else {"channels": 4 if stage == "depth" else 8, "kernel_size": 21},
+        "data": {"train_dirs": [str(images)], "val_dir": str(images), "val_images": 1, "cache_size": 16},
+        stage: sections[stage],
         "optim": {"lr": 1e-3, "batch_size": 4, "steps": steps, "ema": 0.5},
         "log": {"out_dir": str(tmp_path / name), "val_every": 2, "log_every": 1, "checkpoint_minutes": 100},
     }
-    if stage == "depth":
-        config["data"].update({"depth_root": str(depth_root), "depth_patch": 32, "synthetic_fraction": 0.5})
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -54,12 +55,32 @@ def test_unknown_and_mistyped_keys_are_errors(tmp_path):
     data = yaml.safe_load(path.read_text())
     data["optim"]["learning_rate"] = 1
     path.write_text(yaml.safe_dump(data))
-    with pytest.raises(ConfigError, match="unknown key.*learning_rate.*optim"):
+    with pytest.raises(ConfigError, match=r"config.optim: unknown key\(s\) \['learning_rate'\]"):
         load_config(path)
-    with pytest.raises(ConfigError, match="invalid value"):
+    with pytest.raises(ConfigError, match="config.optim.batch_size: invalid value 'many' \\(expected int\\)"):
         load_config(tiny_config(tmp_path, "b"), {"optim.batch_size": "many"})
-    with pytest.raises(ConfigError, match="stage"):
+    with pytest.raises(ConfigError, match="stage must be one of"):
         load_config(tiny_config(tmp_path, "c"), {"stage": "gan"})
+    with pytest.raises(ConfigError, match=r"config.rrdb: unknown key\(s\) \['chanels'\]"):
+        load_config(tiny_config(tmp_path, "d"), {"rrdb.chanels": 8})
+    with pytest.raises(ConfigError, match="belong to other stages"):
+        load_config(tiny_config(tmp_path, "e"), {"dkenet.channels": 8})
+    with pytest.raises(ConfigError, match="config.rrdb.dof_fraction: invalid value"):
+        load_config(tiny_config(tmp_path, "f"), {"rrdb.dof_fraction": "[0.5]"})
+    with pytest.raises(ConfigError, match="optim.lr must be >= 0"):
+        load_config(tiny_config(tmp_path, "g"), {"optim.lr": -1})
+
+
+def test_coercion_reads_type_hints_structurally():
+    from ssr.settings import coerce
+
+    assert coerce(3, float, "x") == 3.0 and isinstance(coerce(3, float, "x"), float)
+    assert coerce(2.0, int, "x") == 2 and coerce(None, int | None, "x") is None
+    assert coerce([1, 2.0], list[int], "x") == [1, 2] and coerce("a", str | None, "x") == "a"
+    assert coerce("0.5", float, "x", from_text=True) == 0.5 and coerce("true", bool, "x", from_text=True) is True
+    for value, hint in [(True, int), (2.5, int), ("1", int), (1, bool), (1, str), ([1.5], list[int])]:
+        with pytest.raises(ConfigError, match="invalid value"):
+            coerce(value, hint, "x")
 
 
 @pytest.mark.parametrize("stage", ["rrdb", "dkenet", "depth"])
@@ -68,7 +89,9 @@ def test_training_runs_logs_and_exports_loadable_weights(tmp_path, stage):
     result = train(config)
     assert result["step"] == 3
     rows = (Path(config.log.out_dir) / "log.csv").read_text().splitlines()
-    assert rows[0] == "step,loss,lr,val,elapsed_s" and len(rows) == 4
+    term = {"rrdb": "l1", "dkenet": "kernel_mse", "depth": "ssi_mse"}[stage]
+    assert rows[0] == f"step,loss,{term},lr,val,elapsed_s" and len(rows) == 4
+    assert all(row.split(",")[1] == row.split(",")[2] for row in rows[1:])  # one term: loss = the term
     descriptor = load_model(Path(result["weights"]))
     assert descriptor.architecture == {"rrdb": "ssr.rrdb", "dkenet": "ssr.dkenet", "depth": "ssr.depthnet"}[stage]
     lr = torch.rand(1, 3, 10, 12)
@@ -80,7 +103,7 @@ def test_training_runs_logs_and_exports_loadable_weights(tmp_path, stage):
             assert descriptor.model(lr, torch.rand(1, 1, 10, 12)).shape == (1, 441, 10, 12)
         else:
             assert descriptor.model(lr).shape == (1, 1, 10, 12)
-            assert float(rows[-1].split(",")[3]) >= 0  # AbsRel on the held-out split was computed
+            assert float(rows[-1].split(",")[4]) >= 0  # AbsRel on the held-out split was computed
 
 
 def test_resume_equals_an_uninterrupted_run(tmp_path):
@@ -135,20 +158,20 @@ def test_init_across_scales_keeps_only_the_missing_upsampler_stage_fresh(tmp_pat
 
 def test_rrdb_can_learn_from_estimated_kernels(tmp_path):
     dkenet = train(load_config(tiny_config(tmp_path, "dke", "dkenet", steps=1)))
-    config = load_config(tiny_config(tmp_path, "stage2", steps=2), {"model.kernel_source": f"dkenet:{dkenet['weights']}"})
+    config = load_config(tiny_config(tmp_path, "stage2", steps=2), {"rrdb.kernel_estimator": dkenet["weights"]})
     assert train(config)["step"] == 2
-    with pytest.raises(ConfigError, match="kernel_source"):
-        load_config(tiny_config(tmp_path, "bad"), {"model.kernel_source": "oracle"})
+    with pytest.raises(ConfigError, match="kernel_estimator"):
+        load_config(tiny_config(tmp_path, "bad"), {"rrdb.kernel_estimator": "''"})
 
 
 def test_dkenet_and_rrdb_train_on_dof_pairs_with_depth(tmp_path):
     for stage in ("dkenet", "rrdb"):
-        overrides = {"data.dof_fraction": 0.5, "data.depth_root": str(tmp_path / "depth")}
+        overrides = {f"{stage}.dof_fraction": 0.5, f"{stage}.depth_root": str(tmp_path / "depth")}
         config = load_config(tiny_config(tmp_path, f"dof_{stage}", stage, steps=2), overrides)
         result = train(config)
         assert result["step"] == 2 and np.isfinite(result["val"])
     with pytest.raises(ConfigError, match="dof_fraction"):
-        load_config(tiny_config(tmp_path, "bad_dof"), {"data.dof_fraction": 1.5})
+        load_config(tiny_config(tmp_path, "bad_dof"), {"rrdb.dof_fraction": 1.5})
 
 
 def test_sigterm_stops_with_a_checkpoint(tmp_path):

@@ -3,8 +3,9 @@
 import numpy as np
 import torch
 
-from conftest import smooth_image
-from ssr.train.data import build_cache, covariance_to_kernels
+from util import smooth_image
+from ssr.degradation.kernel_maps import covariance_to_kernels
+from ssr.train.data import build_cache
 
 
 def _images() -> list[np.ndarray]:

@@ -1,8 +1,9 @@
-"""The `ssr` command: upscale | degrade | eval | bench | example | info.
+"""The `ssr` command: upscale | degrade | eval | bench | train | example | info.
 
-User errors (bad files, options, data) print `ssr: <one line>` and exit 2; an unexpected internal
-error prints one line too and exits 1 (set SSR_DEBUG=1 for the traceback). Results go to stdout,
-progress and warnings to stderr.
+User errors (bad files, options, data, command lines) print `ssr: <one line>` and exit 2; an
+unexpected internal error prints one line too and exits 1 (set SSR_DEBUG=1 for the traceback).
+Results go to stdout, progress and warnings to stderr. This module imports nothing heavy: torch,
+scipy and OpenCV are imported inside the commands that need them, so `--help` and `--version` are fast.
 """
 
 from __future__ import annotations
@@ -14,11 +15,40 @@ from pathlib import Path
 
 from ssr import __version__
 from ssr.errors import ConfigError, SsrError
-from ssr.io import DEFAULT_MAX_PIXELS
-from ssr.upscale import DEFAULT_MAX_OUTPUT_PIXELS
-
-DEFAULT_METHOD = "ssr"  # the SVKR pipeline with the shipped weights (weights/manifest.json)
+from ssr.limits import DEFAULT_MAX_OUTPUT_PIXELS, DEFAULT_MAX_PIXELS
+from ssr.options import PRECISIONS, SVKROptions
 from ssr.progress import set_quiet
+
+DEFAULT_METHOD = "ssr"  # = ssr.methods.DEFAULT_METHOD (not imported here: that pulls in numpy)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one `ssr: ...` line and exit 2 (no usage block)."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's hook
+        command = self.prog.split(" ", 1)[1] + ": " if " " in self.prog else ""
+        print(f"ssr: {command}{message} (see `{self.prog} --help`)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
 
 
 def _overrides(pairs: list[str]) -> dict[str, str]:
@@ -38,23 +68,27 @@ def _threads(value: int | None) -> None:
         torch.set_num_threads(value)
 
 
-def _check_device(device: str) -> None:
-    import torch
+def _check_device(device: str | None) -> None:
+    if device and device.startswith("cuda"):
+        import torch
 
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise ConfigError(f"--device must be cpu or cuda[:N], got '{device}'")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"--device {device}: no CUDA device is available to this torch build")
+        if not torch.cuda.is_available():
+            raise ConfigError(f"--device {device}: no CUDA device is available to this torch build")
+
+
+def _svkr_options(args: argparse.Namespace) -> dict:
+    """The SVKR options the user set explicitly (None = not given; the method decides if they apply)."""
+    return {"rounds": args.rounds, "tile": args.tile, "overlap": args.tile_overlap, "depth": args.depth,
+            "precision": args.precision, "device": args.device}
 
 
 def cmd_upscale(args: argparse.Namespace) -> int:
-    from ssr.bench.methods import make_method
+    from ssr.methods import make_method
     from ssr.upscale import run_upscale
 
     _threads(args.threads)
     _check_device(args.device)
-    method = make_method(args.method, scale=args.scale or 4, depth=args.depth, tile=args.tile,
-                         rounds=args.rounds, overlap=args.tile_overlap, device=args.device, precision=args.precision)
+    method = make_method(args.method, scale=args.scale or 4, **_svkr_options(args))
     scale = args.scale if args.scale else (method.scale or 4)
     written, failures = run_upscale(args.inputs, args.output, method, scale, recursive=args.recursive,
                                     overwrite=args.overwrite, max_pixels=args.max_pixels,
@@ -67,7 +101,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
 
 
 def cmd_degrade(args: argparse.Namespace) -> int:
-    from ssr.degradation.build import build_set
+    from ssr.sets import build_set
 
     manifest = build_set(args.protocol, args.scale, args.seed, Path(args.hr_dir), Path(args.out_dir),
                          depth_dir=Path(args.depth_dir) if args.depth_dir else None,
@@ -139,7 +173,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     weights = available()
     try:
-        from ssr.bench.ssr_method import default_depth_spec
+        from ssr.methods.svkr import default_depth_spec
 
         depth_backend = default_depth_spec()
     except SsrError:
@@ -163,38 +197,48 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ssr", description="Blind super-resolution of real photographs "
-                                     "with spatially variant, depth-informed blur.")
+    parser = OneLineParser(prog="ssr", description="Blind super-resolution of real photographs "
+                           "with spatially variant, depth-informed blur.")
     parser.add_argument("--version", action="version", version=f"ssr {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or status lines")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # -q also after the sub-command: SUPPRESS keeps a sub-parser from resetting the top-level value
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress bars or status lines")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    defaults = SVKROptions()
 
-    p = sub.add_parser("upscale", help="upscale image files, folders or globs",
+    p = sub.add_parser("upscale", parents=[common], help="upscale image files, folders or globs",
                        description="Upscale images. Outputs default to NAME_x{scale}.png beside each input.")
     p.add_argument("inputs", nargs="+", help="image files, folders or glob patterns")
     p.add_argument("-o", "--output", help="output file (one input) or folder")
     p.add_argument("--scale", type=int, choices=(2, 4), help="upscaling factor (default: the model's, else 4)")
     p.add_argument("--method", default=DEFAULT_METHOD,
-                   help=f"ssr (SVKR, shipped weights), ssr-t1, ssr-nodepth, bicubic, lanczos, nearest, "
-                        f"bicubic+usm, spandrel:PATH (default {DEFAULT_METHOD})")
-    p.add_argument("--depth", help="depth backend for ssr: none, builtin[:FILE], hf:DIR, midas:FILE")
-    p.add_argument("--rounds", type=int, help="SVKR rounds T (default 3)")
-    p.add_argument("--tile", type=int, help="LR tile size for ssr (0 = whole image; default 96)")
-    p.add_argument("--tile-overlap", type=int, default=16, help="LR pixels of tile context/blending (default 16)")
-    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
-    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16"),
-                   help="bf16: networks under bfloat16 autocast, several times faster on CPUs with AVX512-BF16/AMX")
+                   help=f"ssr (SVKR, shipped weights), ssr-t1, ssr-nodepth, ssr-bf16, bicubic, lanczos, nearest, "
+                        f"bicubic+usm, spandrel:PATH, ncnn:NAME (default {DEFAULT_METHOD})")
+    svkr = p.add_argument_group("SVKR options (methods ssr*; an error for other methods)")
+    svkr.add_argument("--depth", help="depth backend: none, builtin[:FILE], hf:DIR, midas:FILE "
+                                      "(default: builtin when shipped)")
+    svkr.add_argument("--rounds", type=positive_int, help=f"SVKR rounds T (default {defaults.rounds})")
+    svkr.add_argument("--tile", type=non_negative_int,
+                      help=f"LR tile size (0 = whole image; default {defaults.tile})")
+    svkr.add_argument("--tile-overlap", type=non_negative_int,
+                      help=f"LR pixels of tile context/blending (default {defaults.overlap})")
+    svkr.add_argument("--device", help=f"cpu or cuda[:N] (default {defaults.device})")
+    svkr.add_argument("--precision", choices=PRECISIONS,
+                      help=f"bf16: networks under bfloat16 autocast, several times faster on CPUs with "
+                           f"AVX512-BF16/AMX (default {defaults.precision})")
     p.add_argument("--save-depth", action="store_true", help="also write NAME_depth.png (16-bit, 1 = nearest)")
     p.add_argument("--save-kernels", action="store_true", help="also write NAME_kernels.png (kernel mosaic)")
     p.add_argument("-r", "--recursive", action="store_true", help="walk folders recursively")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never inputs)")
-    p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.add_argument("--threads", type=positive_int, help="CPU threads for torch")
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger inputs (pixels)")
     p.add_argument("--max-output-pixels", type=int, default=DEFAULT_MAX_OUTPUT_PIXELS,
                    help="refuse inputs whose output would be larger (pixels; default 256 MP)")
     p.set_defaults(func=cmd_upscale)
 
-    p = sub.add_parser("degrade", help="make a reproducible LR set from HR images",
+    p = sub.add_parser("degrade", parents=[common], help="make a reproducible LR set from HR images",
                        description="Degrade HR images with a benchmark protocol; writes lr/, hr/, meta/ and manifest.json.")
     p.add_argument("hr_dir", help="folder of HR images (protocol real: City100 NNNH/NNNL pairs)")
     p.add_argument("out_dir", help="output folder")
@@ -207,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="rebuild a non-empty output folder")
     p.set_defaults(func=cmd_degrade)
 
-    p = sub.add_parser("eval", help="PSNR/SSIM/NIQE (+perceptual) of SR images against HR",
+    p = sub.add_parser("eval", parents=[common], help="PSNR/SSIM/NIQE (+perceptual) of SR images against HR",
                        description="Evaluate SR images (matched to HR by file stem); prints a table, writes CSV/JSON.")
     p.add_argument("--sr", required=True, help="folder of SR images")
     p.add_argument("--hr", required=True, help="folder of HR images")
@@ -217,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-perceptual", action="store_true", help="skip ST-LPIPS/pyiqa metrics")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("bench", help="benchmark methods on a protocol (table + figure)",
+    p = sub.add_parser("bench", parents=[common], help="benchmark methods on a protocol (table + figure)",
                        description="Build or reuse a protocol's LR set, run methods, write table.md, results.json, figure.png.")
     p.add_argument("--protocol", required=True, choices=("sv", "dof", "real"))
     p.add_argument("--hr", required=True, help="folder of HR images")
@@ -228,11 +272,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--depth-dir", help="depth maps for protocol dof")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a protocol setting")
     p.add_argument("--cache", help="cache folder for LR sets (default ~/.cache/ssr)")
-    p.add_argument("--threads", type=int)
+    p.add_argument("--threads", type=positive_int)
     p.add_argument("--no-perceptual", action="store_true")
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("train", help="train a stage from a YAML config (torchrun-ready)",
+    p = sub.add_parser("train", parents=[common], help="train a stage from a YAML config (torchrun-ready)",
                        description="Train one stage (rrdb | dkenet | depth). Multi-process: "
                                    "torchrun --nproc_per_node N -m ssr.cli train CONFIG.yaml")
     p.add_argument("config", help="YAML config (unknown keys are errors)")
@@ -241,20 +285,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-steps", type=int, help="stop this run after N more steps (resumable)")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("example", help="run the main job on the bundled example photo",
+    p = sub.add_parser("example", parents=[common], help="run the main job on the bundled example photo",
                        description="Degrade the bundled photo (dof x4, seed 0), upscale it, print metrics.")
     p.add_argument("--out", default="example_out", help="output folder (default: example_out)")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_example)
 
-    p = sub.add_parser("info", help="versions, device, threads, weights and data paths")
+    p = sub.add_parser("info", parents=[common], help="versions, device, threads, weights and data paths")
     p.set_defaults(func=cmd_info)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help / --version (0) or a one-line usage error (2)
+        return int(exc.code or 0)
     set_quiet(args.quiet)
     if not getattr(args, "func", None):
         parser.print_help()

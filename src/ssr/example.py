@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ssr.bench.methods import make_method
-from ssr.degradation.build import build_set
-from ssr.io import read_image, to_uint8, write_image
+from ssr.arrays import quantise
+from ssr.io import read_image, write_image
+from ssr.methods import DEFAULT_METHOD, make_method
 from ssr.metrics.evaluate import image_metrics
 from ssr.paths import example_dir
 from ssr.report import format_value
+from ssr.sets import build_set
 
 #: The method the example shows, next to the bicubic baseline.
-BEST_METHOD = "ssr"
+BEST_METHOD = DEFAULT_METHOD
 
 
 def run_example(out_dir: Path, scale: int = 4, seed: int = 0, overwrite: bool = False) -> str:
@@ -26,7 +27,7 @@ def run_example(out_dir: Path, scale: int = 4, seed: int = 0, overwrite: bool = 
     (out_dir / "sr").mkdir(exist_ok=True)
     parts, paths = [], []
     for name in ("bicubic", BEST_METHOD):
-        sr = to_uint8(make_method(name, scale=scale).upscale(lr, scale)).astype("float32") / 255.0
+        sr = quantise(make_method(name, scale=scale).upscale(lr, scale).image)
         paths.append(write_image(out_dir / "sr" / f"{entry['name']}_{name}.png", sr))
         metrics = image_metrics(sr, hr, scale, perceptual=None)
         parts.append(f"{name}: PSNR-Y {format_value(metrics['psnr_y'], 2)} dB, SSIM-Y "

@@ -21,7 +21,9 @@ from typing import Iterable
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ssr.arrays import FLAT_DEPTH, to_uint8
 from ssr.errors import ImageReadError, ImageWriteError
+from ssr.limits import DEFAULT_MAX_PIXELS
 from ssr.hashing import publish
 
 #: Extensions ssr reads and writes, mapped to the Pillow format name.
@@ -37,7 +39,8 @@ FORMATS: dict[str, str] = {
 #: Formats that can hold 16 bits per channel (written through OpenCV).
 SIXTEEN_BIT_FORMATS = {"PNG", "TIFF"}
 #: Default limit on decoded pixels; larger inputs are refused instead of exhausting memory.
-DEFAULT_MAX_PIXELS = 200_000_000
+#: Depth maps: images (disparity-like, larger = nearer) or .npy metric depth (metres).
+DEPTH_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".npy")
 
 _PIL_MODES_OK = {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBa", "CMYK", "YCbCr", "I;16", "I;16B",
                  "I;16L", "I", "LAB", "HSV"}
@@ -254,11 +257,6 @@ def write_image(path: str | Path, pixels: np.ndarray, alpha: np.ndarray | None =
     return path
 
 
-def to_uint8(pixels: np.ndarray) -> np.ndarray:
-    """Round float [0, 1] to uint8 as every SR codebase does (x * 255, round half to even, clip)."""
-    return np.clip(np.round(np.asarray(pixels, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
-
-
 def _write_eight_bit(path: Path, array: np.ndarray, fmt: str, jpeg_quality: int) -> None:
     data = to_uint8(array)
     channels = data.shape[2]
@@ -293,11 +291,6 @@ def _write_sixteen_bit(path: Path, array: np.ndarray) -> None:
         raise OSError(f"OpenCV could not encode {path.suffix}")
 
 
-def to_rgb(pixels: np.ndarray) -> np.ndarray:
-    """Grey (H, W, 1) -> (H, W, 3); RGB unchanged. Models and metrics work on three channels."""
-    return np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels
-
-
 def read_depth(path: str | Path, keep_zero: bool = False) -> np.ndarray:
     """A depth file as relative inverse depth in [0, 1], 1 = nearest.
 
@@ -327,5 +320,5 @@ def read_depth(path: str | Path, keep_zero: bool = False) -> np.ndarray:
         return (inverse / high).astype(np.float32) if high > 0 else np.zeros(inverse.shape, np.float32)
     low, high = float(inverse.min()), float(inverse.max())
     if high - low < 1e-12:
-        return np.full(inverse.shape, 0.5, np.float32)
+        return np.full(inverse.shape, FLAT_DEPTH, np.float32)
     return ((inverse - low) / (high - low)).astype(np.float32)

@@ -1,6 +1,6 @@
 """SVKR (SSR Algorithm 1): depth -> kernels -> SR, T rounds with momentum on the kernel field.
 
-    D_0 = Depth(bicubic(LR))
+    D_0 = Depth(LR)
     for t = 1..T:
         K̂_t = DKENet(LR, D_{t-1})
         K_t = K̂_1                          if t = 1
@@ -17,8 +17,9 @@ Memory: the kernel field is carried as the RRDB's PCA code (16 numbers per LR pi
 the code is affine in the kernel, so momentum on codes equals momentum on the (projected) kernels the
 RRDB sees. DKENet and RRDB run on overlapping LR tiles whose outputs are blended with linear ramps
 (seam-free: every tile also sees `overlap` pixels of context that are cut away); depth runs on the
-whole image reduced to <= 384 px (builtin: 192 px). Peak memory is therefore bounded by
-the tile size plus the output image itself, whatever the input size.
+whole image reduced to <= 384 px (builtin: 192 px) and is resized once, straight to the LR grid
+(the estimator takes the output shape). Peak memory is therefore bounded by the tile size plus the
+output image itself, whatever the input size. Every option and its default: `ssr.options.SVKROptions`.
 """
 
 from __future__ import annotations
@@ -30,15 +31,11 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ssr.depth.base import DepthEstimator, resize_plane
-from ssr.errors import ConfigError
-from ssr.imresize import imresize
+from ssr.arrays import hwc_to_chw
+from ssr.depth.base import DepthEstimator
 from ssr.models.registry import ModelDescriptor
+from ssr.options import SVKROptions
 from ssr.progress import progress
-
-DEFAULT_TILE = 96
-DEFAULT_OVERLAP = 16
-PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -101,22 +98,17 @@ def run_tiled(lr: np.ndarray, fn: Callable[[int, int, int, int], np.ndarray], ou
 class SVKRPipeline:
     """LR (H, W, 3) float [0, 1] -> SR (sH, sW, 3), with every intermediate kept."""
 
-    def __init__(self, dkenet: ModelDescriptor, rrdb: ModelDescriptor, depth: DepthEstimator, *,
-                 rounds: int = 3, beta: float = 0.9, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
-                 device: str = "cpu", keep_rounds: bool = True, precision: str = "fp32") -> None:
-        if rounds < 1 or not 0 <= beta < 1:
-            raise ConfigError("rounds must be >= 1 and beta in [0, 1)")
-        if precision not in PRECISIONS:
-            raise ConfigError(f"precision must be one of {PRECISIONS}, got '{precision}'")
-        if tile < 0 or overlap < 0 or (tile and tile <= 2 * overlap):
-            raise ConfigError(f"--tile ({tile}) must be 0 (no tiling) or larger than twice --tile-overlap ({overlap})")
+    def __init__(self, dkenet: ModelDescriptor, rrdb: ModelDescriptor, depth: DepthEstimator,
+                 options: SVKROptions = SVKROptions(), *, keep_rounds: bool = True) -> None:
+        device = options.device
         self.dkenet, self.rrdb, self.depth = dkenet.model.to(device), rrdb.model.to(device), depth
         self.scale = rrdb.scale
-        self.rounds, self.beta, self.tile, self.overlap, self.device = rounds, beta, tile, overlap, device
+        self.options = options
+        self.rounds, self.beta, self.tile, self.overlap, self.device = (options.rounds, options.beta, options.tile,
+                                                                       options.overlap, device)
         # bf16: DKENet and RRDB run under autocast (oneDNN bf16 kernels on CPUs with AVX512-BF16/AMX,
         # tensor cores on GPUs); inputs, the kernel code, momentum and blending stay float32.
-        self.precision = precision
-        self.last_result: SVKRResult | None = None
+        self.precision = options.precision
         # False keeps only the latest depth/code/SR (big images: each SR round is a full output image)
         self.keep_rounds = keep_rounds
 
@@ -133,7 +125,7 @@ class SVKRPipeline:
         code = self.rrdb.code
 
         def one_tile(top, left, th, tw):
-            lr_t = self._tensor(lr[top:top + th, left:left + tw].transpose(2, 0, 1))[None]
+            lr_t = self._tensor(hwc_to_chw(lr[top:top + th, left:left + tw]))[None]
             d_t = self._tensor(depth_lr[top:top + th, left:left + tw])[None, None]
             with self._autocast():
                 kernels = self.dkenet(lr_t, d_t)
@@ -145,7 +137,7 @@ class SVKRPipeline:
     def restore(self, lr: np.ndarray, codes: np.ndarray) -> np.ndarray:
         """Kernel-conditioned RRDB on tiles (codes decoded to kernels per tile)."""
         def one_tile(top, left, th, tw):
-            lr_t = self._tensor(lr[top:top + th, left:left + tw].transpose(2, 0, 1))[None]
+            lr_t = self._tensor(hwc_to_chw(lr[top:top + th, left:left + tw]))[None]
             c_t = self._tensor(codes[:, top:top + th, left:left + tw])[None]
             kernels = self.rrdb.code.decode(c_t)
             with self._autocast():
@@ -154,10 +146,6 @@ class SVKRPipeline:
 
         sr = run_tiled(lr, one_tile, 3, self.scale, self.tile, self.overlap, "SR")
         return np.clip(sr.transpose(1, 2, 0), 0, 1)
-
-    def _depth_at_lr(self, rgb: np.ndarray, lr_shape: tuple[int, int]) -> np.ndarray:
-        depth = self.depth(rgb)
-        return depth if depth.shape == lr_shape else resize_plane(depth, *lr_shape)
 
     def __call__(self, lr: np.ndarray, true_codes: np.ndarray | None = None) -> SVKRResult:
         """Run T rounds; `true_codes` (oracle ablation) replaces the kernel estimate."""
@@ -172,7 +160,7 @@ class SVKRPipeline:
             result.seconds[stage] += now - clock
             clock = now
 
-        depth = self._depth_at_lr(np.clip(imresize(lr, scale=self.scale), 0, 1), (h, w))
+        depth = self.depth(lr, (h, w))
         lap("depth")
         codes, sr, previous_depth = None, None, None
         for t in range(self.rounds):
@@ -191,10 +179,9 @@ class SVKRPipeline:
             lap("sr")
             previous_depth = depth
             if t + 1 < self.rounds:
-                depth = self._depth_at_lr(sr, (h, w))
+                depth = self.depth(sr, (h, w))
                 lap("depth")
             if not self.keep_rounds:
                 del result.depth_rounds[:-1], result.code_rounds[:-1], result.sr_rounds[:-1]
         result.sr = result.sr_rounds[-1]
-        self.last_result = result  # for callers that save intermediates (ssr upscale --save-*)
         return result

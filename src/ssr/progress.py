@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Iterable, TypeVar
-
-from tqdm import tqdm
 
 T = TypeVar("T")
 _quiet = False
@@ -21,10 +20,14 @@ def is_quiet() -> bool:
 
 def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterable[T]:
     """tqdm on stderr, disabled when quiet; a bar appears only after the first second."""
+    from tqdm import tqdm  # imported on first use: `ssr --help` must not pay for it
+
     return tqdm(items, desc=desc, total=total, disable=_quiet, delay=1.0, leave=False, dynamic_ncols=True)
 
 
 def say(message: str) -> None:
     """A status line on stderr, unless quiet (results go to stdout)."""
     if not _quiet:
-        tqdm.write(message, file=__import__("sys").stderr)
+        from tqdm import tqdm
+
+        tqdm.write(message, file=sys.stderr)

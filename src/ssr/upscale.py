@@ -15,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ssr.bench.methods import Method, bicubic
 from ssr.errors import DataError, ImageWriteError, SsrError
+from ssr.limits import DEFAULT_MAX_OUTPUT_PIXELS
 from ssr.io import FORMATS, is_image_path, list_images, megapixels, read_image, write_image
+from ssr.methods import Method
+from ssr.methods.classical import bicubic
 from ssr.progress import progress, say
-from ssr.visualize import kernel_mosaic
 
 
 @dataclass
@@ -82,10 +83,6 @@ def plan(files: list[Path], output: str | None, scale: int, overwrite: bool,
     return jobs
 
 
-#: Largest output ssr produces by default (a 16 MP photo at x4); bounds memory on a 24 GB machine.
-DEFAULT_MAX_OUTPUT_PIXELS = 256_000_000
-
-
 def extra_path(target: Path, kind: str) -> Path:
     """Where --save-depth / --save-kernels put their picture: beside the output, PNG."""
     return target.with_name(f"{target.stem}_{kind}.png")
@@ -99,19 +96,21 @@ def upscale_file(job: Job, method: Method, scale: int, overwrite: bool, max_pixe
     if out_h * out_w > max_output_pixels:
         raise DataError(f"{job.source}: output would be {out_w}x{out_h} = {megapixels(out_h * out_w)} "
                         f"(limit {megapixels(max_output_pixels)}; raise it with --max-output-pixels)")
-    sr = method.upscale(loaded.pixels, scale)
+    result = method.upscale(loaded.pixels, scale)
+    sr = result.image
     alpha = None
     if loaded.alpha is not None:
         alpha = bicubic(loaded.alpha[..., None], scale)[..., 0]
     job.target.parent.mkdir(parents=True, exist_ok=True)
     write_image(job.target, np.clip(sr, 0, 1), alpha, bit_depth=loaded.bit_depth, overwrite=overwrite,
                 protected=protected)
-    result = getattr(method.pipeline, "last_result", None)
-    if save_depth and result is not None:
-        write_image(extra_path(job.target, "depth"), result.depth_rounds[-1][..., None], bit_depth=16,
+    if save_depth:
+        write_image(extra_path(job.target, "depth"), result.depth[..., None], bit_depth=16,
                     overwrite=overwrite, protected=protected)
-    if save_kernels and result is not None:
-        mosaic = kernel_mosaic(result.code_rounds[-1], method.pipeline.rrdb.code)
+    if save_kernels:
+        from ssr.visualize import kernel_mosaic
+
+        mosaic = kernel_mosaic(result.kernel_codes, result.decode_kernels)
         write_image(extra_path(job.target, "kernels"), mosaic, overwrite=overwrite, protected=protected)
 
 
@@ -119,7 +118,7 @@ def run_upscale(inputs: list[str], output: str | None, method: Method, scale: in
                 overwrite: bool, max_pixels: int, max_output_pixels: int = DEFAULT_MAX_OUTPUT_PIXELS,
                 save_depth: bool = False, save_kernels: bool = False) -> tuple[int, list[str]]:
     """Returns (number written, one-line error per failed file)."""
-    if (save_depth or save_kernels) and method.pipeline is None:
+    if (save_depth or save_kernels) and not method.intermediates:
         raise DataError(f"--save-depth/--save-kernels need an ssr method, not {method.name}")
     files = expand_inputs(inputs, recursive)
     jobs = plan(files, output, scale, overwrite, extras=[k for k, on in (("depth", save_depth),

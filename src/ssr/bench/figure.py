@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ssr.io import to_uint8, write_image
+from ssr.arrays import to_rgb, to_uint8
+from ssr.io import write_image
 
 LABEL_HEIGHT = 14
 
@@ -44,7 +45,7 @@ def figure_grid(rows: list[dict[str, np.ndarray]], columns: list[str], path: Pat
         draw.text((j * crop + 2, 1), name[: max(4, crop // 6)], fill="black")
     for i, tile_row in enumerate(tiles):
         for j, tile in enumerate(tile_row):
-            rgb = np.repeat(tile, 3, axis=2) if tile.shape[2] == 1 else tile
+            rgb = to_rgb(tile)
             canvas.paste(Image.fromarray(to_uint8(rgb)), (j * crop, LABEL_HEIGHT + i * crop))
     pixels = np.asarray(canvas).astype(np.float32) / 255.0
     return write_image(path, pixels)

@@ -21,12 +21,14 @@ import numpy as np
 import ssr
 from ssr.bench.figure import figure_grid
 from ssr.bench.memory import PeakMemory
-from ssr.bench.methods import Method, make_method, nearest
-from ssr.degradation.build import build_set, match_depth_files
+from ssr.sets import build_set, match_depth_files
 from ssr.errors import DataError
 from ssr.hashing import sha256_file, write_json
-from ssr.io import list_images, read_image, to_uint8, write_image
+from ssr.arrays import quantise
+from ssr.io import list_images, read_image, write_image
 from ssr.metrics.evaluate import image_metrics
+from ssr.methods import Method, make_method
+from ssr.methods.classical import nearest
 from ssr.metrics.perceptual import PerceptualMetrics
 from ssr.paths import CACHE_DIR
 from ssr.progress import progress, say
@@ -77,19 +79,19 @@ def _run_method(method: Method, set_dir: Path, manifest: dict, out_dir: Path, sc
         lr = read_image(set_dir / entry["files"]["lr"]).pixels
         hr = read_image(set_dir / entry["files"]["hr"]).pixels
         truth = None
-        if method.with_truth is not None:
+        if method.needs_truth:
             if entry["record"] is None:
                 raise DataError(f"{method.name} needs a synthetic set with known kernels (not protocol real)")
             with np.load(set_dir / entry["files"]["meta"]) as meta:
                 truth = {k: meta[k] for k in meta.files if k != "record"}
         with PeakMemory() as memory:
             start = time.perf_counter()
-            sr = method.upscale(lr, scale) if truth is None else method.with_truth(lr, scale, truth)
+            sr = method.upscale(lr, scale, truth).image
             seconds = time.perf_counter() - start
         if sr.shape[:2] != hr.shape[:2]:
             raise DataError(f"{method.name} returned {sr.shape[1]}x{sr.shape[0]} for {entry['name']}, "
                             f"expected {hr.shape[1]}x{hr.shape[0]}")
-        sr = to_uint8(sr).astype(np.float32) / 255.0  # exactly what the PNG holds
+        sr = quantise(sr)  # exactly what the PNG holds
         write_image(target / f"{entry['name']}.png", sr)
         metrics = image_metrics(sr, hr, scale, perceptual)
         rows.append({"method": method.name, "image": entry["name"], **metrics, "seconds": seconds,

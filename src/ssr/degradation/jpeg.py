@@ -7,7 +7,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from ssr.io import to_uint8
+from ssr.arrays import to_uint8
 
 
 def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:

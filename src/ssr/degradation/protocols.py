@@ -13,7 +13,6 @@ removing images does not change the others.
 
 from __future__ import annotations
 
-import dataclasses
 import zlib
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ import numpy as np
 from ssr.degradation.field import random_gaussian_field
 from ssr.degradation.scm import SCHEMA
 from ssr.errors import ConfigError
+from ssr.settings import with_overrides
 
 PROTOCOL_NAMES = ("sv", "dof", "real")
 SCALES = (2, 4)
@@ -51,17 +51,7 @@ class ProtocolSettings:
         return cls() if scale == 4 else cls(sigma_max=2.5, aperture_min=3.0, aperture_max=8.0)
 
     def with_overrides(self, overrides: dict[str, str]) -> "ProtocolSettings":
-        fields = {f.name: f for f in dataclasses.fields(self)}
-        values = {}
-        for key, text in overrides.items():
-            if key not in fields:
-                raise ConfigError(f"unknown protocol setting '{key}' (known: {', '.join(fields)})")
-            kind = type(getattr(self, key))
-            try:
-                values[key] = (text.lower() in ("1", "true", "yes")) if kind is bool else kind(text)
-            except ValueError:
-                raise ConfigError(f"protocol setting '{key}' needs a {kind.__name__}, got '{text}'") from None
-        settings = dataclasses.replace(self, **values)
+        settings = with_overrides(self, overrides, "protocol setting")
         settings.check()
         return settings
 

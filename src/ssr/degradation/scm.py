@@ -33,7 +33,7 @@ from ssr.degradation.jpeg import jpeg_roundtrip
 from ssr.degradation.noise import NOISE_KINDS, noise_field
 from ssr.errors import ConfigError
 from ssr.imresize import resize_float
-from ssr.io import to_uint8
+from ssr.arrays import to_uint8
 
 SCHEMA = "ssr.degradation/1"
 _TOP_KEYS = {"schema", "scale", "kernel", "noise", "jpeg", "second_order", "interventions"}

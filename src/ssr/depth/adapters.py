@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ssr.depth.base import normalise, reduce_for_depth, resize_plane
+from ssr.depth.base import Shape, finish, reduce_for_depth
 from ssr.errors import UnavailableError
 from ssr.imresize import resize_float
 
@@ -37,11 +37,11 @@ class HuggingFaceDepth:
         self.max_side = max_side
 
     @torch.no_grad()
-    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+    def __call__(self, rgb: np.ndarray, out_shape: Shape | None = None) -> np.ndarray:
         small = reduce_for_depth(rgb, self.max_side).astype(np.float32)
         inputs = self.processor(images=small, return_tensors="pt", do_rescale=False)
         predicted = self.model(**inputs).predicted_depth[0].float().numpy()
-        return normalise(resize_plane(predicted, *rgb.shape[:2]))
+        return finish(predicted, out_shape or rgb.shape[:2])
 
 
 class MidasDepth:
@@ -91,6 +91,6 @@ class MidasDepth:
         return (torch.from_numpy(np.ascontiguousarray(square.transpose(2, 0, 1)))[None] - 0.5) / 0.5
 
     @torch.no_grad()
-    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+    def __call__(self, rgb: np.ndarray, out_shape: Shape | None = None) -> np.ndarray:
         predicted = self.model(pixel_values=self.network_input(rgb)).predicted_depth[0].float().numpy()
-        return normalise(resize_plane(predicted, *rgb.shape[:2]))
+        return finish(predicted, out_shape or rgb.shape[:2])

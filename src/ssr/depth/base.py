@@ -1,16 +1,11 @@
-"""The depth interface and backend selection.
+"""The depth interface and the helpers every backend shares.
 
-Every backend maps an RGB image (H, W, 3) float [0, 1] to relative inverse depth (H, W) in [0, 1]
-(1 = nearest), the same size as its input. Estimation runs on a copy reduced to at most
-`max_side` pixels (depth is smooth, and this bounds memory for any image size); the result is
-resized back and normalised (robust 1st/99th percentiles -> 0/1).
-
-Backends (`make_depth_estimator(spec)`):
-  none / constant   a flat 0.5 map (SSR without depth, the ablation)
-  builtin[:FILE]    ssr's small network (weights/depth_builtin.safetensors by default)
-  hf:DIR            a transformers depth model (DPT, Depth Anything, ...) from a LOCAL folder
-  midas:FILE        a MiDaS checkpoint (DPT-Hybrid/Large or small) from a local file
-Nothing is ever downloaded.
+Every backend maps an RGB image (H, W, 3) float [0, 1] to relative inverse depth in [0, 1]
+(1 = nearest) at the shape the caller asks for (`out_shape`; default the input's). Estimation runs
+on a view reduced to at most `max_side` pixels (depth is smooth, and this bounds memory for any image
+size); the raw map goes from the view straight to `out_shape` (one resize) and is normalised there
+(robust 1st/99th percentiles -> 0/1). The upscale path therefore never builds a full-size depth plane
+or a full-size bicubic image just to feed depth.
 """
 
 from __future__ import annotations
@@ -18,37 +13,58 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
-from ssr.errors import ConfigError
-from ssr.imresize import resize_float
+
+from ssr.arrays import FLAT_DEPTH, flat_depth
+from ssr.imresize import imresize, resize_float
 
 DEFAULT_MAX_SIDE = 384
+Shape = tuple[int, int]
 
 
 class DepthEstimator(Protocol):
     name: str
 
-    def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        """(H, W, 3) float [0, 1] -> (H, W) float32 relative inverse depth in [0, 1]."""
-
-
-def resize_plane(plane: np.ndarray, height: int, width: int) -> np.ndarray:
-    return resize_float(plane, height, width)
+    def __call__(self, rgb: np.ndarray, out_shape: Shape | None = None) -> np.ndarray:
+        """(H, W, 3) float [0, 1] -> out_shape (default (H, W)) float32 relative inverse depth in [0, 1]."""
 
 
 def reduce_for_depth(rgb: np.ndarray, max_side: int) -> np.ndarray:
+    """The view a depth network sees: the whole image, longer side at most `max_side`."""
     h, w = rgb.shape[:2]
     factor = min(1.0, max_side / max(h, w))
     if factor == 1.0:
         return rgb
+    return resize_float(rgb, max(1, round(h * factor)), max(1, round(w * factor)))
+
+
+def view_at_side(rgb: np.ndarray, side: int) -> np.ndarray:
+    """The whole image resized (up or down) so that its longer side is `side` pixels.
+
+    A network trained on whole-scene views of one size sees every image at that size, whatever its
+    resolution: an LR image is enlarged to the view directly (MATLAB bicubic, as the SR output would
+    be seen), never through a full-size bicubic; a large image is reduced with Pillow's filter (fast).
+    """
+    h, w = rgb.shape[:2]
+    factor = side / max(h, w)
     size = (max(1, round(h * factor)), max(1, round(w * factor)))
+    if size == (h, w):
+        return rgb
+    if factor > 1:
+        return np.clip(imresize(rgb, output_shape=size), 0, 1).astype(np.float32)
     return resize_float(rgb, *size)
 
 
 def normalise(inverse_depth: np.ndarray) -> np.ndarray:
     low, high = np.percentile(inverse_depth, [1, 99])
     if high - low < 1e-8:
-        return np.full(inverse_depth.shape, 0.5, np.float32)
+        return np.full(inverse_depth.shape, FLAT_DEPTH, np.float32)
     return np.clip((inverse_depth - low) / (high - low), 0, 1).astype(np.float32)
+
+
+def finish(raw: np.ndarray, out_shape: Shape) -> np.ndarray:
+    """A backend's raw map at its view size -> normalised map at out_shape (one resize)."""
+    raw = np.asarray(raw, np.float32)
+    return normalise(raw if raw.shape == tuple(out_shape) else resize_float(raw, *out_shape))
 
 
 class ConstantDepth:
@@ -56,24 +72,5 @@ class ConstantDepth:
 
     name = "constant"
 
-    def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        return np.full(rgb.shape[:2], 0.5, np.float32)
-
-
-def make_depth_estimator(spec: str, max_side: int = DEFAULT_MAX_SIDE) -> DepthEstimator:
-    if spec in ("none", "constant"):
-        return ConstantDepth()
-    kind, _, location = spec.partition(":")
-    if kind == "builtin":
-        from ssr.depth.builtin import BuiltinDepth
-
-        return BuiltinDepth(location or None, max_side)
-    if kind == "hf" and location:
-        from ssr.depth.adapters import HuggingFaceDepth
-
-        return HuggingFaceDepth(location, max_side)
-    if kind == "midas" and location:
-        from ssr.depth.adapters import MidasDepth
-
-        return MidasDepth(location, max_side)
-    raise ConfigError(f"unknown depth backend '{spec}' (none, builtin[:FILE], hf:DIR, midas:FILE)")
+    def __call__(self, rgb: np.ndarray, out_shape: Shape | None = None) -> np.ndarray:
+        return flat_depth(*(out_shape or rgb.shape[:2]))

@@ -7,17 +7,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ssr.depth.base import normalise, reduce_for_depth, resize_plane
+from ssr.arrays import to_nchw
+from ssr.depth.base import Shape, finish, view_at_side
 from ssr.errors import UnavailableError
+from ssr.imresize import resize_float
 from ssr.models.registry import load_model
 
 
 @torch.no_grad()
-def run_depthnet(model: torch.nn.Module, rgb: np.ndarray, max_side: int) -> np.ndarray:
-    """A DepthNet's raw inverse depth for a whole (H, W, 3) image, run at <= max_side, back at H x W."""
-    small = reduce_for_depth(rgb, max_side)
-    tensor = torch.from_numpy(np.ascontiguousarray(small.transpose(2, 0, 1))).float()[None]
-    return resize_plane(model(tensor)[0, 0].numpy(), *rgb.shape[:2])
+def run_depthnet(model: torch.nn.Module, rgb: np.ndarray, view_side: int, out_shape: Shape) -> np.ndarray:
+    """A DepthNet's raw inverse depth for a whole (H, W, 3) image seen at `view_side`, resized once to out_shape."""
+    raw = model(to_nchw(view_at_side(rgb, view_side)))[0, 0].numpy()
+    return raw if raw.shape == tuple(out_shape) else resize_float(raw, *out_shape)
 
 
 class BuiltinDepth:
@@ -36,8 +37,10 @@ class BuiltinDepth:
                                        "or use --depth none / hf:DIR)") from None
         if descriptor.architecture != "ssr.depthnet":
             raise UnavailableError(f"{path}: is a {descriptor.architecture}, not a depth network")
-        # the net sees the whole image at the size it was trained on (never more than max_side)
-        self.model, self.max_side = descriptor.model, min(max_side, getattr(descriptor.model, "view_side", max_side))
+        # the net sees the whole image at the view size it was trained for (never more than max_side),
+        # enlarged or reduced to it whatever the input's resolution
+        self.model, self.view_side = descriptor.model, min(max_side, getattr(descriptor.model, "view_side", max_side))
 
-    def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        return normalise(run_depthnet(self.model, rgb, self.max_side))
+    def __call__(self, rgb: np.ndarray, out_shape: Shape | None = None) -> np.ndarray:
+        shape = out_shape or rgb.shape[:2]
+        return finish(run_depthnet(self.model, rgb, self.view_side, shape), shape)

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from ssr.errors import DataError
-from ssr.io import list_images, read_image, to_rgb
+from ssr.arrays import to_rgb
+from ssr.io import list_images, read_image
 from ssr.metrics.niqe import BLOCK, niqe, niqe_params_path
 from ssr.metrics.perceptual import PerceptualMetrics
 from ssr.metrics.psnr_ssim import psnr_rgb, psnr_y, ssim_rgb, ssim_y

@@ -24,14 +24,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from ssr.degradation import kernels as K
 from ssr.degradation import protocols as P
-from ssr.degradation.apply import Geometry, kernel_offset
+from ssr.degradation.apply import Geometry
 from ssr.degradation.field import GridField
+from ssr.degradation.kernel_maps import covariance_to_kernels
 from ssr.degradation.scm import build_field, render
 from ssr.errors import DataError
 from ssr.imresize import resize_float
-from ssr.io import list_images, read_image, to_rgb
+from ssr.arrays import to_rgb
+from ssr.io import list_images, read_image
 from ssr.progress import progress
 from ssr.train.depth_data import real_patch, synthetic_scene
 
@@ -84,15 +85,6 @@ class PairCache:
                 kernels[sv] = covariance_to_kernels(self.cov[indices[sv]], self.kernel_size, self.scale)
             kernels[~sv] = self.dof_kernels[rows[~sv]].float()
         return {"lr": lr, "hr": hr, "kernels": kernels, "depth": self.depth[indices].float()}
-
-
-def covariance_to_kernels(cov: torch.Tensor, size: int, scale: int) -> torch.Tensor:
-    """(B, 3, h, w) covariance maps -> (B, size*size, h, w) kernels (same offset as the SCM)."""
-    b, _, h, w = cov.shape
-    offset = kernel_offset(scale)
-    flat = cov.permute(0, 2, 3, 1).reshape(-1, 3)
-    kernels = K.kernels_from_covariance(size, flat[:, 0], flat[:, 1], flat[:, 2], offset=offset, dtype=torch.float32)
-    return kernels.view(b, h, w, -1).permute(0, 3, 1, 2).contiguous()
 
 
 def render_pair(image: np.ndarray, rng: np.random.Generator, scale: int, patch_lr: int,

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from ssr.degradation.build import DEPTH_SUFFIXES
 from ssr.imresize import resize_float
-from ssr.io import list_images, read_depth, read_image, to_rgb
+from ssr.arrays import to_rgb
+from ssr.io import DEPTH_SUFFIXES, list_images, read_depth, read_image
 from ssr.progress import progress
 
 HELD_OUT = {"Middlebury": 5, "Lu": 1, "NYUDepthv2_Test": 1}

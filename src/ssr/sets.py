@@ -28,11 +28,9 @@ from ssr.degradation.scm import build_field, render
 from ssr.errors import DataError
 from ssr.hashing import save_npz, sha256_file, write_json
 from ssr.imresize import resize_float
-from ssr.io import list_images, read_depth, read_image, to_rgb, write_image
+from ssr.arrays import to_rgb
+from ssr.io import DEPTH_SUFFIXES, list_images, read_depth, read_image, write_image
 from ssr.progress import progress
-
-DEPTH_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".npy")
-
 
 def mod_crop(pixels: np.ndarray, scale: int) -> np.ndarray:
     h, w = pixels.shape[:2]
@@ -127,7 +125,7 @@ def build_set(protocol: str, scale: int, seed: int, hr_dir: Path, out_dir: Path,
                         "--depth-estimator (builtin, hf:DIR) to estimate it from each HR image")
     estimator = None
     if protocol == "dof" and depth_dir is None:
-        from ssr.depth import make_depth_estimator
+        from ssr.depth import make_depth_estimator  # torch and the depth weights only when asked for
 
         estimator = make_depth_estimator(depth_estimator)
     _check_out(out_dir, overwrite)
@@ -153,7 +151,7 @@ def build_set(protocol: str, scale: int, seed: int, hr_dir: Path, out_dir: Path,
                 rng = P.image_rng(seed, path.stem)
                 depth = None
                 if protocol == "dof":
-                    depth = (estimator(to_rgb(hr)) if estimator is not None
+                    depth = (estimator(to_rgb(hr), hr.shape[:2]) if estimator is not None
                              else mod_crop(_depth_for(depth_files[path], loaded.pixels.shape[:2]), scale))
                     record = P.sample_dof(rng, scale, settings, depth)
                 else:

@@ -1,0 +1,53 @@
+"""The SVKR pipeline (SSR: depth -> DKENet kernels -> kernel-conditioned SR, T rounds) as a method.
+
+Weights: the shipped defaults (`ssr.weights`, checksum-verified) for the requested scale. The depth
+backend is `options.depth`, or the shipped builtin DepthNet when the weights include one (`ssr info`
+says which). `options.kernels == "true"` is the oracle ablation: the set's true kernel field replaces
+DKENet's estimate (needs a synthetic set's meta maps).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ssr.arrays import to_rgb
+from ssr.degradation.kernel_maps import truth_kernels
+from ssr.depth import make_depth_estimator
+from ssr.errors import DataError
+from ssr.methods.base import UpscaleResult
+from ssr.options import SVKROptions
+from ssr.pipeline import SVKRPipeline
+from ssr.weights import load_default, manifest
+
+
+def default_depth_spec() -> str:
+    """The depth backend used when none is asked for: builtin if the shipped weights have it."""
+    roles = {e["role"] for e in manifest()["files"]}
+    return "builtin" if "depth" in roles else "none"
+
+
+class SVKRMethod:
+    def __init__(self, name: str, scale: int, options: SVKROptions, keep_rounds: bool = False) -> None:
+        dkenet, rrdb = load_default("dkenet", scale), load_default("rrdb", scale)
+        depth = make_depth_estimator(options.depth or default_depth_spec())
+        self.name, self.scale, self.options = name, scale, options
+        self.needs_truth = options.kernels == "true"
+        self.intermediates = True
+        self.pipeline = SVKRPipeline(dkenet, rrdb, depth, options, keep_rounds=keep_rounds)
+
+    def _true_codes(self, truth: dict[str, np.ndarray]) -> np.ndarray:
+        kernels = truth_kernels(truth, self.pipeline.dkenet.kernel_size, self.scale)
+        with torch.no_grad():
+            return self.pipeline.rrdb.code(kernels)[0].numpy()
+
+    def upscale(self, image: np.ndarray, scale: int, truth: dict | None = None) -> UpscaleResult:
+        if scale != self.scale:
+            raise DataError(f"{self.name} was loaded for x{self.scale}, asked for x{scale}")
+        if self.needs_truth and truth is None:
+            raise DataError(f"{self.name} needs a synthetic set with known kernels (not protocol real)")
+        codes = self._true_codes(truth) if self.needs_truth else None
+        result = self.pipeline(to_rgb(np.asarray(image, np.float32)), true_codes=codes)
+        return UpscaleResult(result.sr, depth=result.depth_rounds[-1], kernel_codes=result.code_rounds[-1],
+                             decode_kernels=self.pipeline.rrdb.code.decode, rounds=result.sr_rounds,
+                             seconds=dict(result.seconds))

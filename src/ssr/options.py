@@ -1,0 +1,55 @@
+"""Typed, frozen options of the SVKR upscaler: every default is written here and nowhere else.
+
+The CLI, the Python callers and the benchmark build an `SVKROptions` (the ablation variants of the
+benchmark are presets of it, see `ssr.methods`); the pipeline reads it. Validation happens when the
+object is made, so a bad value (`rounds=0`, a tile smaller than its context) fails before any work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ssr.errors import ConfigError
+
+PRECISIONS = ("fp32", "bf16")
+KERNEL_SOURCES = ("estimated", "true")
+
+
+@dataclass(frozen=True)
+class SVKROptions:
+    """How the SVKR pipeline runs (SSR Algorithm 1 + tiling)."""
+
+    rounds: int = 3  # T: depth -> kernels -> SR rounds
+    beta: float = 0.9  # momentum of the kernel field between rounds (Eq. 2 as ssr reads it)
+    tile: int = 96  # LR tile side (0 = the whole image at once)
+    overlap: int = 16  # LR pixels of context + blending around each tile
+    depth: str | None = None  # depth backend spec; None = the shipped default (builtin if present)
+    precision: str = "fp32"  # fp32 | bf16 (autocast of DKENet and the SR net)
+    device: str = "cpu"  # cpu | cuda | cuda:N
+    kernels: str = "estimated"  # estimated (DKENet) | true (the oracle ablation: a synthetic set's truth)
+
+    def __post_init__(self) -> None:
+        if self.rounds < 1:
+            raise ConfigError(f"--rounds must be >= 1, got {self.rounds}")
+        if not 0 <= self.beta < 1:
+            raise ConfigError(f"beta must be in [0, 1), got {self.beta}")
+        if self.overlap < 0:
+            raise ConfigError(f"--tile-overlap must be >= 0, got {self.overlap}")
+        if self.tile < 0 or (self.tile and self.tile <= 2 * self.overlap):
+            raise ConfigError(f"--tile ({self.tile}) must be 0 (no tiling) or larger than twice "
+                              f"--tile-overlap ({self.overlap})")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'")
+        if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise ConfigError(f"--device must be cpu or cuda[:N], got '{self.device}'")
+        if self.kernels not in KERNEL_SOURCES:
+            raise ConfigError(f"kernels must be one of {KERNEL_SOURCES}, got '{self.kernels}'")
+
+    def replace(self, **changes) -> "SVKROptions":
+        return dataclasses.replace(self, **changes)
+
+
+#: Option name -> the command-line flag that sets it (for messages about options that do not apply).
+FLAGS = {"rounds": "--rounds", "beta": "--beta", "tile": "--tile", "overlap": "--tile-overlap",
+         "depth": "--depth", "precision": "--precision", "device": "--device", "kernels": "--kernels"}

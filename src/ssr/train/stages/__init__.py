@@ -1,0 +1,16 @@
+"""Training stages, by the name a config's `stage:` gives. One file per stage; register it here."""
+
+from __future__ import annotations
+
+from ssr.train.stages.base import Stage
+from ssr.train.stages.depth import DepthStage
+from ssr.train.stages.dkenet import DKENetStage
+from ssr.train.stages.rrdb import RRDBStage
+
+STAGES: dict[str, type[Stage]] = {
+    "rrdb": RRDBStage,
+    "dkenet": DKENetStage,
+    "depth": DepthStage,
+}
+
+__all__ = ["STAGES", "Stage"]
