@@ -37,6 +37,8 @@ def tiny_config(tmp_path: Path, name: str, stage: str = "rrdb", steps: int = 3) 
         "rrdb": {"channels": 8, "blocks": 1, "growth": 4, "code_dim": 4, "kernel_size": 21, "patch_lr": 8, "grid": 2},
         "dkenet": {"channels": 8, "kernel_size": 21, "patch_lr": 8, "grid": 2},
         "depth": {"channels": 4, "depth_root": str(depth_root), "patch": 32, "synthetic_fraction": 0.5},
+        "ksr": {"channels": 8, "blocks": 1, "code_dim": 4, "patch_lr": 8, "depth_root": str(depth_root),
+                "val_dirs": [str(images)]},
     }
     config = {
         "stage": stage, "scale": 4, "seed": 1, "threads": 1,
@@ -83,21 +85,22 @@ def test_coercion_reads_type_hints_structurally():
             coerce(value, hint, "x")
 
 
-@pytest.mark.parametrize("stage", ["rrdb", "dkenet", "depth"])
+@pytest.mark.parametrize("stage", ["rrdb", "dkenet", "depth", "ksr"])
 def test_training_runs_logs_and_exports_loadable_weights(tmp_path, stage):
     config = load_config(tiny_config(tmp_path, stage, stage))
     result = train(config)
     assert result["step"] == 3
     rows = (Path(config.log.out_dir) / "log.csv").read_text().splitlines()
-    term = {"rrdb": "l1", "dkenet": "kernel_mse", "depth": "ssi_mse"}[stage]
+    term = {"rrdb": "l1", "dkenet": "kernel_mse", "depth": "ssi_mse", "ksr": "charbonnier"}[stage]
     assert rows[0] == f"step,loss,{term},lr,val,elapsed_s" and len(rows) == 4
     assert all(row.split(",")[1] == row.split(",")[2] for row in rows[1:])  # one term: loss = the term
     descriptor = load_model(Path(result["weights"]))
-    assert descriptor.architecture == {"rrdb": "ssr.rrdb", "dkenet": "ssr.dkenet", "depth": "ssr.depthnet"}[stage]
+    assert descriptor.architecture == {"rrdb": "ssr.rrdb", "dkenet": "ssr.dkenet", "depth": "ssr.depthnet",
+                                       "ksr": "ssr.ksrnet"}[stage]
     lr = torch.rand(1, 3, 10, 12)
     kernels = torch.softmax(torch.rand(1, 441, 10, 12), 1)
     with torch.no_grad():
-        if stage == "rrdb":
+        if stage in ("rrdb", "ksr"):
             assert descriptor.model(lr, kernels).shape == (1, 3, 40, 48)
         elif stage == "dkenet":
             assert descriptor.model(lr, torch.rand(1, 1, 10, 12)).shape == (1, 441, 10, 12)

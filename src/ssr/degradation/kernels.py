@@ -85,6 +85,25 @@ def gaussian_kernels(size: int, sigma_x, sigma_y, theta, *, shape: str = "gaussi
                                    dtype=dtype, device=device)
 
 
+def _keys_cubic(x: torch.Tensor) -> torch.Tensor:
+    """Keys' cubic convolution kernel with a = -0.5 (MATLAB's 'bicubic')."""
+    ax = x.abs()
+    return ((1.5 * ax ** 3 - 2.5 * ax ** 2 + 1) * (ax <= 1)
+            + (-0.5 * ax ** 3 + 2.5 * ax ** 2 - 4 * ax + 2) * ((ax > 1) & (ax <= 2)))
+
+
+def bicubic_resize_kernel(size: int, scale: int, *, offset=(0.0, 0.0), dtype=torch.float64) -> torch.Tensor:
+    """(1, size*size): the blur of MATLAB `imresize(hr, 1/scale)` (antialiased bicubic) as a kernel.
+
+    Shrinking by `scale` widens Keys' cubic by `scale` (support 4*scale HR pixels) and samples it at
+    the kept pixels, so "downscaled by a photo editor" is one more kernel of the same SCM (separable,
+    with small negative lobes); with the even-scale `offset` of the protocols it reproduces imresize
+    away from the image border (tests/test_kernels.py).
+    """
+    y, x = tap_grid(size, offset, dtype)
+    return _normalise((_keys_cubic(y / scale) * _keys_cubic(x / scale))[None])
+
+
 def disk_kernels(size: int, radius, *, offset=(0.0, 0.0), dtype=torch.float64,
                  device=None) -> torch.Tensor:
     """(N, size*size) defocus (pillbox) kernels with an anti-aliased rim."""

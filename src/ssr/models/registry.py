@@ -21,14 +21,18 @@ from ssr.errors import UnavailableError
 from ssr.hashing import sha256_file
 from ssr.models.depthnet import DepthNet
 from ssr.models.dkenet import DKENet
+from ssr.models.ksrnet import KSRNet
 from ssr.models.rrdb import KernelConditionedRRDB
 
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "ssr.rrdb": KernelConditionedRRDB,
     "ssr.dkenet": DKENet,
     "ssr.depthnet": DepthNet,
+    "ssr.ksrnet": KSRNet,
 }
-_SIGNATURE_KEYS = {"ssr.rrdb": "code.basis", "ssr.dkenet": "depth_branch.0.weight", "ssr.depthnet": "head.weight"}
+# checked in this order (a KSRNet also has code.basis, so it comes before the RRDB)
+_SIGNATURE_KEYS = {"ssr.ksrnet": "blocks.0.sft.gamma.weight", "ssr.rrdb": "code.basis",
+                   "ssr.dkenet": "depth_branch.0.weight", "ssr.depthnet": "head.weight"}
 
 
 @dataclass

@@ -88,7 +88,8 @@ class PairCache:
 
 
 def render_pair(image: np.ndarray, rng: np.random.Generator, scale: int, patch_lr: int,
-                settings: P.ProtocolSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                settings: P.ProtocolSettings, second_order: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(hr, lr, covariance maps) of one sv pair; `second_order` = chance of a second degradation pass."""
     crop_lr = patch_lr + 2 * MARGIN_LR
     crop_hr = crop_lr * scale
     h, w = image.shape[:2]
@@ -99,6 +100,8 @@ def render_pair(image: np.ndarray, rng: np.random.Generator, scale: int, patch_l
     if rng.random() < 0.5:
         hr = np.ascontiguousarray(np.rot90(hr))
     record = P.sample_sv(rng, scale, settings)
+    if second_order > 0 and rng.random() < second_order:  # no draw at 0: older caches stay bit-identical
+        record["second_order"] = P.sample_second_order(rng)
     lr = render(record, np.ascontiguousarray(hr)).lr
     field = GridField.from_dict(record["kernel"])
     maps = field.pixel_maps(crop_lr, crop_lr)

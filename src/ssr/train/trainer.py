@@ -188,7 +188,8 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
         write_json(out_dir / "config.json", to_dict(config))
 
     stage = make_stage(config)
-    model = build_model(config).to(device)
+    torch.manual_seed(config.seed)
+    model = stage.build_model().to(device)
     checkpoint = out_dir / "checkpoint.pt"
     if config.init and not (resume and checkpoint.exists()):
         skipped = initialise_from(model, Path(config.init))
@@ -209,7 +210,7 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
             say(f"resumed from {checkpoint} at step {step}")
     trained = DistributedDataParallel(model) if world > 1 else model
 
-    data, val_set = stage.load_data(rank, device)
+    data, val_set = stage.load_data(rank, device, step, model)
 
     reporter = (RankZeroReporter(config, stage, model, ema, optimizer, scheduler, val_set, resume)
                 if rank == 0 else None)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from ssr.train.stages.base import Stage
 from ssr.train.stages.depth import DepthStage
 from ssr.train.stages.dkenet import DKENetStage
+from ssr.train.stages.ksr import KSRStage
 from ssr.train.stages.rrdb import RRDBStage
 
 STAGES: dict[str, type[Stage]] = {
     "rrdb": RRDBStage,
     "dkenet": DKENetStage,
     "depth": DepthStage,
+    "ksr": KSRStage,
 }
 
 __all__ = ["STAGES", "Stage"]

@@ -40,7 +40,10 @@ class Stage(Protocol):
 
     def export_scale(self) -> int: ...
 
-    def load_data(self, rank: int, device: torch.device) -> tuple[BatchSource, list]: ...
+    def load_data(self, rank: int, device: torch.device, start_step: int, model: nn.Module) -> tuple[BatchSource, list]:
+        """(training data, validation items for rank 0). `start_step` > 0 on a resume (a stage may render
+        a fresh cache then); `model` is the model being trained, after init/resume (a stage may need
+        its fixed parts, e.g. a kernel code, to encode data). Every rank must build the same data."""
 
     def prepare_batch(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]: ...
 

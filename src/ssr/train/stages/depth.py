@@ -58,7 +58,7 @@ class DepthStage(StageDefaults):
     def export_scale(self) -> int:
         return 1  # depth is scale-free
 
-    def load_data(self, rank: int, device: torch.device):
+    def load_data(self, rank: int, device: torch.device, start_step: int, model: nn.Module):
         s, d = self.settings, self.config.data
         images = load_training_images(d.train_dirs, d.photo_downscale, min_side=s.patch)
         train_pairs, held_out = depth_pairs(Path(s.depth_root)) if s.depth_root else ([], [])

@@ -39,7 +39,7 @@ class DKENetStage(StageDefaults):
     def build_model(self) -> nn.Module:
         return DKENet(**self.model_kwargs())
 
-    def load_data(self, rank: int, device: torch.device):
+    def load_data(self, rank: int, device: torch.device, start_step: int, model: nn.Module):
         return load_pairs(self.config, self.settings, rank)
 
     def losses(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -61,7 +61,7 @@ class RRDBStage(StageDefaults):
                                             seed=self.config.seed))
         return model
 
-    def load_data(self, rank: int, device: torch.device):
+    def load_data(self, rank: int, device: torch.device, start_step: int, model: nn.Module):
         if self.settings.kernel_estimator:
             self.estimator = load_model(Path(self.settings.kernel_estimator), device=str(device)).model
         return load_pairs(self.config, self.settings, rank)

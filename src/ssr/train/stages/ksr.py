@@ -1,0 +1,113 @@
+"""Stage `ksr`: the compact kernel-conditioned SR body (models/ksrnet.py) on real-use training pairs.
+
+LR + the TRUE kernel field (as PCA codes) -> HR, Charbonnier loss, 48x48 LR patches (larger than the
+body's receptive field), validated by PSNR-Y on >= 20 images (McMaster + Set5 by default: not the
+benchmark sets). The pair cache mixes sv / dof / resize pairs (train/real_use_data.py) and is
+re-rendered from a new seed on every resume, so a run continued across sessions keeps seeing new data.
+The kernel code is fitted on the SCM's kernel prior PLUS the bicubic resize kernel and nearly-delta
+Gaussians, so "clean" inputs have a code of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ssr.arrays import from_nchw, quantise
+from ssr.degradation import kernels as K
+from ssr.degradation import protocols as P
+from ssr.degradation.apply import kernel_offset
+from ssr.errors import ConfigError
+from ssr.metrics.psnr_ssim import psnr_y
+from ssr.models.kernel_code import sample_prior_kernels
+from ssr.models.ksrnet import KSRNet
+from ssr.train.data import build_val_set, load_training_images
+from ssr.train.depth_data import depth_pairs, load_pair
+from ssr.train.real_use_data import KINDS, build_coded_cache
+from ssr.train.stages.base import StageDefaults
+
+
+@dataclass
+class KSRSettings:
+    channels: int = 48
+    blocks: int = 6
+    code_dim: int = 16
+    kernel_size: int = 21
+    patch_lr: int = 48
+    sv: float = 0.45  # shares of the pair kinds (normalised)
+    dof: float = 0.25
+    resize: float = 0.3
+    sigma_min: float = 0.2  # sv blur from nearly clean ...
+    jpeg_min: int = 30  # ... and JPEG down to this quality
+    second_order: float = 0.2  # chance of a second degradation pass on sv pairs
+    charbonnier_eps: float = 1e-3
+    fresh_cache_on_resume: bool = True
+    depth_root: str | None = field(default=None, metadata={"path": True})
+    val_dirs: list[str] = field(default_factory=list, metadata={"path": True})
+
+    def check(self) -> None:
+        if min(self.sv, self.dof, self.resize) < 0 or self.sv + self.dof + self.resize <= 0:
+            raise ConfigError("config: ksr.sv/dof/resize are non-negative shares, not all 0")
+        if self.dof > 0 and not self.depth_root:
+            raise ConfigError("config: ksr.dof > 0 needs ksr.depth_root (scenes with depth)")
+        if self.patch_lr < 8 or not 0 <= self.second_order <= 1 or not 1 <= self.jpeg_min <= 95:
+            raise ConfigError("config: need ksr.patch_lr >= 8, second_order in [0, 1], jpeg_min in 1..95")
+
+
+def code_prior(kernel_size: int, scale: int, seed: int) -> torch.Tensor:
+    """Kernels the code is fitted on: the SCM prior + nearly-delta Gaussians + the bicubic resize kernel."""
+    rng = np.random.default_rng(seed + 7)
+    offset = kernel_offset(scale)
+    small = K.gaussian_kernels(kernel_size, rng.uniform(0.2, 0.8, 2000), rng.uniform(0.2, 0.8, 2000),
+                               rng.uniform(0, np.pi, 2000), offset=offset).float()
+    bicubic = K.bicubic_resize_kernel(kernel_size, scale, offset=offset, dtype=torch.float32).expand(500, -1)
+    return torch.cat([sample_prior_kernels(18000, kernel_size, scale, seed=seed), small, bicubic])
+
+
+class KSRStage(StageDefaults):
+    name = "ksr"
+    architecture = "ssr.ksrnet"
+    Settings = KSRSettings
+    val_name = "PSNR-Y (dB)"
+    loss_terms = ("charbonnier",)
+
+    def model_kwargs(self) -> dict:
+        s = self.settings
+        return {"scale": self.config.scale, "channels": s.channels, "blocks": s.blocks,
+                "kernel_size": s.kernel_size, "code_dim": s.code_dim}
+
+    def build_model(self) -> nn.Module:
+        model = KSRNet(**self.model_kwargs())
+        model.code.fit(code_prior(self.settings.kernel_size, self.config.scale, self.config.seed))
+        return model
+
+    def load_data(self, rank: int, device: torch.device, start_step: int, model: nn.Module):
+        s, d, scale = self.settings, self.config.data, self.config.scale
+        seed = self.config.seed + (start_step if s.fresh_cache_on_resume else 0)
+        images = load_training_images(d.train_dirs, d.photo_downscale, min_side=(s.patch_lr + 6) * scale)
+        real = [load_pair(*pair) for pair in depth_pairs(Path(s.depth_root))[0]] if s.depth_root and s.dof else []
+        settings = P.ProtocolSettings.for_scale(scale).with_overrides(
+            {"grid": "2", "kernel_size": str(s.kernel_size), "sigma_min": str(s.sigma_min),
+             "jpeg_min": str(s.jpeg_min)})
+        cache = build_coded_cache(images, real, d.cache_size, scale, s.patch_lr, seed, model.code,
+                                  dict(zip(KINDS, (s.sv, s.dof, s.resize))), settings, s.second_order)
+        val_set = []
+        if rank == 0:
+            for folder in s.val_dirs:
+                val_set += build_val_set(folder, d.val_images, scale, self.config.seed, s.kernel_size)
+        return cache, val_set
+
+    def losses(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        sr = model(batch["lr"], batch["codes"])
+        eps = self.settings.charbonnier_eps
+        return {"charbonnier": torch.sqrt((sr - batch["hr"]) ** 2 + eps * eps).mean()}
+
+    @torch.no_grad()
+    def validate(self, model: nn.Module, val_set: list) -> float:
+        scores = [psnr_y(quantise(from_nchw(model(item.lr, item.kernels))), item.hr, crop_border=self.config.scale)
+                  for item in val_set]
+        return float(np.mean(scores))
