@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import warnings
 from pathlib import Path
 
 from ssr import __version__
 from ssr.errors import ConfigError, SsrError
 from ssr.limits import DEFAULT_MAX_OUTPUT_PIXELS, DEFAULT_MAX_PIXELS
 from ssr.options import PRECISIONS, SVKROptions
-from ssr.progress import set_quiet
+from ssr.progress import say, set_quiet
 
 DEFAULT_METHOD = "ssr"  # = ssr.methods.DEFAULT_METHOD (not imported here: that pulls in numpy)
 
@@ -113,12 +115,20 @@ def cmd_degrade(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from ssr.metrics.evaluate import eval_table, evaluate_dirs, write_eval
 
+    from ssr.io import check_writable
+
+    sr_dir = Path(args.sr).resolve()
+    prefix = Path(args.out) if args.out else sr_dir.with_name(sr_dir.name + "_metrics")
+    for target in (prefix.with_suffix(".csv"), prefix.with_suffix(".json")):  # before any work
+        check_writable(target, "metrics file")
+        if target.exists() and not args.overwrite:
+            raise ConfigError(f"{target}: exists (pass --overwrite to replace it)")
     rows, columns, reasons = evaluate_dirs(Path(args.sr), Path(args.hr), args.scale, with_niqe=not args.no_niqe,
                                            with_perceptual=not args.no_perceptual)
     print(eval_table(rows, columns), end="")
     for name, reason in reasons.items():
         print(f"{name}: unavailable ({reason})")
-    prefix = Path(args.out) if args.out else Path(args.sr).with_name(Path(args.sr).name + "_metrics")
+    prefix.parent.mkdir(parents=True, exist_ok=True)
     write_eval(rows, columns, prefix)
     print(f"wrote {prefix.with_suffix('.csv')} and {prefix.with_suffix('.json')}")
     return 0
@@ -169,7 +179,10 @@ def cmd_info(args: argparse.Namespace) -> int:
     device = "cuda (" + torch.cuda.get_device_name(0) + ")" if torch.cuda.is_available() else "cpu"
     from ssr.weights import available, weights_dir
 
-    weights = available()
+    try:
+        weights = available()
+    except SsrError as exc:
+        weights = [f"unusable ({exc})"]
     try:
         from ssr.methods.svkr import default_depth_spec
 
@@ -253,8 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Evaluate SR images (matched to HR by file stem); prints a table, writes CSV/JSON.")
     p.add_argument("--sr", required=True, help="folder of SR images")
     p.add_argument("--hr", required=True, help="folder of HR images")
-    p.add_argument("--scale", type=int, required=True, help="scale factor (also the crop border)")
+    p.add_argument("--scale", type=positive_int, required=True, help="scale factor (also the crop border)")
     p.add_argument("--out", help="output prefix for .csv/.json (default: <SR>_metrics)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing .csv/.json")
     p.add_argument("--no-niqe", action="store_true")
     p.add_argument("--no-perceptual", action="store_true", help="skip ST-LPIPS/pyiqa metrics")
     p.set_defaults(func=cmd_eval)
@@ -294,6 +308,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM / SIGHUP, turned into the same unwinding as Ctrl-C (temporary files are removed)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_interrupted(signum, frame) -> None:
+    raise Interrupted(signum)
+
+
+def _report_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Library warnings (Pillow, torch) go through ssr's own status lines: silent under -q."""
+    say(f"warning: {message}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -304,19 +335,37 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # behave like SIGINT (main thread only)
+        try:
+            previous[signum] = signal.signal(signum, _raise_interrupted)
+        except ValueError:
+            pass
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _report_warning
+            code = args.func(args)
+        sys.stdout.flush()
+        return code
     except SsrError as exc:
         print(f"ssr: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("ssr: interrupted", file=sys.stderr)
-        return 130
+    except BrokenPipeError:  # `ssr eval ... | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        done = getattr(exc, "progress", None)
+        print("ssr: interrupted" + (f" ({done})" if done else ""), file=sys.stderr)
+        return 128 + signum
     except Exception as exc:  # a bug: still one line, with a way to get the details
         if os.environ.get("SSR_DEBUG"):
             raise
         print(f"ssr: internal error: {type(exc).__name__}: {exc} (SSR_DEBUG=1 shows the traceback)", file=sys.stderr)
         return 1
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":

@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import io as _io
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from ssr.arrays import FLAT_DEPTH, to_uint8
 from ssr.errors import ImageReadError, ImageWriteError
 from ssr.limits import DEFAULT_MAX_PIXELS
-from ssr.hashing import publish
+from ssr.hashing import publish, temp_beside
 
 #: Extensions ssr reads and writes, mapped to the Pillow format name.
 FORMATS: dict[str, str] = {
@@ -98,6 +97,18 @@ def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(ops[orientation](array)) if orientation in ops else array
 
 
+def _orientation_tag(image: Image.Image, path: Path) -> int:
+    """The EXIF orientation (1..8); a missing or garbage tag counts as 1, as image viewers treat it."""
+    try:
+        orientation = int(image.getexif().get(0x0112, 1))
+    except (TypeError, ValueError, OSError, SyntaxError):
+        orientation = 0
+    if orientation not in range(1, 9):
+        warnings.warn(f"{path.name}: ignoring an invalid EXIF orientation tag")
+        return 1
+    return orientation
+
+
 def _is_sixteen_bit(image: Image.Image) -> bool:
     if image.mode.startswith("I;16") or image.mode == "I":
         return True
@@ -148,6 +159,8 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
         raise ImageReadError(f"{path}: no such file")
     if path.is_dir():
         raise ImageReadError(f"{path}: is a folder, not an image file")
+    if not path.is_file():
+        raise ImageReadError(f"{path}: not a regular file (a pipe, socket or device is never read)")
     if path.suffix.lower() not in FORMATS:
         raise ImageReadError(
             f"{path}: unsupported file type '{path.suffix}' (supported: {', '.join(sorted(FORMATS))})")
@@ -171,7 +184,7 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
             if image.mode not in _PIL_MODES_OK:
                 raise ImageReadError(f"{path}: unsupported pixel mode '{image.mode}'")
             sixteen = _is_sixteen_bit(image)
-            orientation = int(image.getexif().get(0x0112, 1) or 1)
+            orientation = _orientation_tag(image, path)
             image.load()
         except ImageReadError:
             raise
@@ -189,7 +202,6 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
         pixels, alpha = _split_channels(array, 65535.0 if array.dtype == np.uint16 else 255.0)
         bit_depth = 16 if array.dtype == np.uint16 else 8
     else:
-        image = ImageOps.exif_transpose(image)
         if image.mode in ("P", "PA"):
             image = image.convert("RGBA" if ("transparency" in image.info or image.mode == "PA") else "RGB")
         elif image.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
@@ -198,11 +210,27 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
             image = image.convert("L")
         elif image.mode == "RGBa":
             image = image.convert("RGBA")
-        pixels, alpha = _split_channels(np.asarray(image), 255.0)
+        pixels, alpha = _split_channels(_orient(np.asarray(image), orientation), 255.0)
         bit_depth = 8
     if not np.isfinite(pixels).all():
         raise ImageReadError(f"{path}: image contains non-finite values")
     return LoadedImage(np.ascontiguousarray(pixels), alpha, bit_depth, path)
+
+
+def check_writable(target: Path, what: str = "output") -> None:
+    """Refuse, before any work, an output path that could not be written: its first existing ancestor
+    must be a writable folder (missing folders below it are created later), and the path itself must
+    not be a folder."""
+    target = Path(target)
+    if target.is_dir():
+        raise ImageWriteError(f"{target}: is a folder, not a file name for the {what}")
+    ancestor = target.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ImageWriteError(f"{target}: cannot create the {what}: {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ImageWriteError(f"{target}: cannot write the {what}: folder {ancestor} is not writable")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -241,16 +269,21 @@ def write_image(path: str | Path, pixels: np.ndarray, alpha: np.ndarray | None =
     array = np.concatenate(planes, axis=2)
     sixteen = bit_depth == 16 and fmt in SIXTEEN_BIT_FORMATS
 
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(handle)
+    try:
+        tmp_name = temp_beside(path)
+    except OSError as exc:
+        raise ImageWriteError(f"{path}: cannot write ({exc.strerror or exc})") from None
     try:
         if sixteen:
             _write_sixteen_bit(Path(tmp_name), array)
         else:
             _write_eight_bit(Path(tmp_name), array, fmt, jpeg_quality)
-        publish(tmp_name, path)
-    except BaseException as exc:
+        publish(tmp_name, path, overwrite=overwrite)
+    except BaseException as exc:  # includes KeyboardInterrupt from SIGINT/SIGTERM/SIGHUP: no debris
         Path(tmp_name).unlink(missing_ok=True)
+        if isinstance(exc, FileExistsError):
+            raise ImageWriteError(f"{path}: exists (another process wrote it meanwhile; pass --overwrite to "
+                                  "replace it)") from None
         if isinstance(exc, OSError):
             raise ImageWriteError(f"{path}: cannot write ({exc.strerror or exc})") from None
         raise

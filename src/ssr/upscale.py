@@ -17,7 +17,8 @@ import numpy as np
 
 from ssr.errors import DataError, ImageWriteError, SsrError
 from ssr.limits import DEFAULT_MAX_OUTPUT_PIXELS
-from ssr.io import FORMATS, is_image_path, list_images, megapixels, read_image, write_image
+from ssr.hashing import sweep_stale_temps
+from ssr.io import FORMATS, check_writable, is_image_path, list_images, megapixels, read_image, write_image
 from ssr.methods import Method
 from ssr.methods.classical import bicubic
 from ssr.progress import progress, say
@@ -39,6 +40,8 @@ def expand_inputs(inputs: list[str], recursive: bool) -> list[Path]:
                 say(f"warning: skipping non-image file {other}")
             files += images
         elif path.exists():
+            if not path.is_file():
+                raise DataError(f"{text}: not a regular file (a pipe, socket or device is never read)")
             files.append(path)
         elif any(ch in text for ch in "*?["):
             matches = sorted(Path(p) for p in glob.glob(text, recursive=recursive) if Path(p).is_file())
@@ -58,6 +61,9 @@ def plan(files: list[Path], output: str | None, scale: int, overwrite: bool,
          extras: list[str] | None = None) -> list[Job]:
     """Decide every output path up front and refuse conflicts before any pixel is computed."""
     out = Path(output) if output else None
+    if out is not None and out.suffix and not out.is_dir() and out.suffix.lower() not in FORMATS:
+        raise ImageWriteError(f"-o {out}: '{out.suffix}' is not an image type ssr writes "
+                              f"({', '.join(sorted(FORMATS))}); for a folder, drop the extension or create it first")
     single_file_out = out is not None and out.suffix.lower() in FORMATS and not out.is_dir()
     if single_file_out and len(files) > 1:
         raise DataError(f"-o {out} names one file but there are {len(files)} inputs; give a folder")
@@ -80,6 +86,7 @@ def plan(files: list[Path], output: str | None, scale: int, overwrite: bool,
                 raise ImageWriteError(f"{target}: refusing to replace an input file")
             if target.exists() and not overwrite:
                 raise ImageWriteError(f"{target}: exists (pass --overwrite to replace it)")
+            check_writable(target)
     return jobs
 
 
@@ -124,12 +131,19 @@ def run_upscale(inputs: list[str], output: str | None, method: Method, scale: in
     jobs = plan(files, output, scale, overwrite, extras=[k for k, on in (("depth", save_depth),
                                                                        ("kernels", save_kernels)) if on])
     protected = {f.resolve() for f in files}
+    for folder in sorted({job.target.parent for job in jobs}):
+        for stale in sweep_stale_temps(folder):
+            say(f"removed a stale temporary file {stale} (older than a run can last)")
     failures, written = [], 0
-    for job in progress(jobs, "upscale"):
-        try:
-            upscale_file(job, method, scale, overwrite, max_pixels, protected, max_output_pixels,
-                         save_depth, save_kernels)
-            written += 1
-        except SsrError as exc:
-            failures.append(str(exc))
+    try:
+        for job in progress(jobs, "upscale"):
+            try:
+                upscale_file(job, method, scale, overwrite, max_pixels, protected, max_output_pixels,
+                             save_depth, save_kernels)
+                written += 1
+            except SsrError as exc:
+                failures.append(str(exc))
+    except KeyboardInterrupt as exc:  # the CLI prints it: "ssr: interrupted (3 of 10 file(s) finished)"
+        exc.progress = f"{written} of {len(jobs)} file(s) finished"
+        raise
     return written, failures

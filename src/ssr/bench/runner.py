@@ -142,6 +142,7 @@ def run_bench(protocol: str, hr_dir: Path, method_specs: list[str], scale: int, 
     write_csv(out_dir / "per_image.csv", all_rows, per_image_columns)
     write_json(out_dir / "results.json", {"protocol": protocol, "scale": scale, "seed": seed,
                                           "set": str(set_dir), "settings": manifest["settings"],
+                                          "weights": {m.name: getattr(m, "weights", {}) for m in methods},
                                           "summary": summaries, "per_image": all_rows})
     grid_rows = []
     for entry in manifest["images"][:figure_images]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ssr.depth.base import Shape, finish, reduce_for_depth
+from ssr.depth.base import Shape, finish, record_user_files, reduce_for_depth
 from ssr.errors import UnavailableError
 from ssr.imresize import resize_float
 
@@ -35,6 +35,8 @@ class HuggingFaceDepth:
         except Exception as exc:
             raise UnavailableError(f"{path}: cannot load a depth model ({type(exc).__name__}: {exc})") from None
         self.max_side = max_side
+        self.files = record_user_files(sorted(p for p in path.iterdir()
+                                              if p.suffix in (".safetensors", ".bin", ".pt", ".pth")))
 
     @torch.no_grad()
     def __call__(self, rgb: np.ndarray, out_shape: Shape | None = None) -> np.ndarray:
@@ -84,6 +86,7 @@ class MidasDepth:
             raise UnavailableError(f"{path}: checkpoint does not fit a DPT model (missing {missing[:3]}, "
                                    f"unexpected {unexpected[:3]})")
         self.net_size = config_values["image_size"]
+        self.files = record_user_files([path])
 
     def network_input(self, rgb: np.ndarray) -> torch.Tensor:
         # one resize straight to the network's square size (transformers' DPT-ViT takes no other)

@@ -10,12 +10,15 @@ or a full-size bicubic image just to feed depth.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from ssr.arrays import FLAT_DEPTH, flat_depth
+from ssr.hashing import sha256_file
 from ssr.imresize import imresize, resize_float
+from ssr.progress import say
 
 DEFAULT_MAX_SIDE = 384
 Shape = tuple[int, int]
@@ -23,6 +26,7 @@ Shape = tuple[int, int]
 
 class DepthEstimator(Protocol):
     name: str
+    files: dict[str, str]  # weight files a user supplied -> SHA-256 (printed, and recorded by ssr bench)
 
     def __call__(self, rgb: np.ndarray, out_shape: Shape | None = None) -> np.ndarray:
         """(H, W, 3) float [0, 1] -> out_shape (default (H, W)) float32 relative inverse depth in [0, 1]."""
@@ -67,10 +71,19 @@ def finish(raw: np.ndarray, out_shape: Shape) -> np.ndarray:
     return normalise(raw if raw.shape == tuple(out_shape) else resize_float(raw, *out_shape))
 
 
+def record_user_files(paths: list[Path]) -> dict[str, str]:
+    """SHA-256 of weight files a user pointed ssr at (no manifest vouches for them): printed and kept."""
+    files = {str(path): sha256_file(path) for path in paths}
+    for path, digest in files.items():
+        say(f"depth weights {path}: sha256 {digest}")
+    return files
+
+
 class ConstantDepth:
     """No depth information: a flat map (what DKENet sees on data without depth)."""
 
     name = "constant"
+    files: dict[str, str] = {}
 
     def __call__(self, rgb: np.ndarray, out_shape: Shape | None = None) -> np.ndarray:
         return flat_depth(*(out_shape or rgb.shape[:2]))

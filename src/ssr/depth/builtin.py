@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ssr.arrays import to_nchw
-from ssr.depth.base import Shape, finish, view_at_side
+from ssr.depth.base import Shape, finish, record_user_files, view_at_side
 from ssr.errors import UnavailableError
 from ssr.imresize import resize_float
 from ssr.models.registry import load_model
@@ -25,8 +25,10 @@ class BuiltinDepth:
     name = "builtin"
 
     def __init__(self, path: str | None, max_side: int) -> None:
+        self.files: dict[str, str] = {}
         if path:
             descriptor = load_model(Path(path))
+            self.files = record_user_files([Path(path)])
         else:
             from ssr.weights import load_default
 

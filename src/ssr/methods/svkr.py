@@ -35,6 +35,8 @@ class SVKRMethod:
         self.needs_truth = options.kernels == "true"
         self.intermediates = True
         self.pipeline = SVKRPipeline(dkenet, rrdb, depth, options, keep_rounds=keep_rounds)
+        #: every weight file this method runs, with its SHA-256 (shipped ones verified against the manifest)
+        self.weights = {**{str(d.path): d.sha256 for d in (dkenet, rrdb)}, **depth.files}
 
     def _true_codes(self, truth: dict[str, np.ndarray]) -> np.ndarray:
         kernels = truth_kernels(truth, self.pipeline.dkenet.kernel_size, self.scale)

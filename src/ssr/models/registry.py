@@ -45,6 +45,8 @@ class ModelDescriptor:
     tile_multiple: int = 2  # DKENet downsamples once: tiles must have even LR sizes
     min_tile: int = 16
     metadata: dict | None = None
+    path: Path | None = None  # where it was loaded from, and the file's SHA-256 (provenance in run outputs)
+    sha256: str | None = None
 
 
 def save_model(path: Path, architecture: str, model: nn.Module, scale: int, kwargs: dict,
@@ -63,7 +65,8 @@ def load_model(path: Path, expected_sha256: str | None = None, device: str = "cp
     path = Path(path)
     if not path.is_file():
         raise UnavailableError(f"weights not found: {path}")
-    if expected_sha256 and sha256_file(path) != expected_sha256:
+    digest = sha256_file(path)
+    if expected_sha256 and digest != expected_sha256:
         raise UnavailableError(f"{path}: checksum mismatch (file changed or corrupt)")
     try:
         with safe_open(str(path), framework="pt") as handle:
@@ -84,4 +87,4 @@ def load_model(path: Path, expected_sha256: str | None = None, device: str = "cp
                                f"(missing {len(missing)}, unexpected {len(unexpected)})")
     model.eval().to(device)
     scale = int(metadata.get("scale", kwargs.get("scale", 4)))
-    return ModelDescriptor(architecture, model, scale, kwargs, metadata=metadata)
+    return ModelDescriptor(architecture, model, scale, kwargs, metadata=metadata, path=path, sha256=digest)

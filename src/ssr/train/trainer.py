@@ -95,13 +95,20 @@ def _tensorboard(out_dir: Path):
 _STOP = {"requested": False}
 
 
-def _install_stop_handler():
-    """SIGTERM (e.g. a scheduler's time limit) ends training at the next step with a checkpoint."""
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _install_stop_handler() -> dict:
+    """SIGTERM / SIGHUP (a scheduler's time limit, a closed terminal) end training at the next step
+    with a checkpoint; returns the previous handlers."""
     _STOP["requested"] = False
-    try:
-        return signal.signal(signal.SIGTERM, lambda *_: _STOP.update(requested=True))
-    except ValueError:  # not the main thread: no handler
-        return None
+    previous = {}
+    for signum in STOP_SIGNALS:
+        try:
+            previous[signum] = signal.signal(signum, lambda *_: _STOP.update(requested=True))
+        except ValueError:  # not the main thread: no handler
+            pass
+    return previous
 
 
 def _stop_requested(world: int) -> bool:
@@ -216,7 +223,7 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
                 if rank == 0 else None)
     end_step = config.optim.steps if max_steps is None else min(config.optim.steps, step + max_steps)
     use_amp = device.type == "cuda"
-    previous_handler = _install_stop_handler()
+    previous_handlers = _install_stop_handler()
     model.train()
     while step < end_step:
         lr_now = scheduler.get_last_lr()[0]
@@ -241,8 +248,8 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
             if rank == 0:
                 say(f"stopped on request at step {step}; checkpoint saved (continue with --resume)")
             break
-    if previous_handler is not None:
-        signal.signal(signal.SIGTERM, previous_handler)
+    for signum, handler in previous_handlers.items():
+        signal.signal(signum, handler)
     if reporter is not None:
         reporter.close()
     # every rank reports that it stepped (the DDP test reads these)
