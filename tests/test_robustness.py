@@ -254,3 +254,17 @@ def test_library_warnings_follow_quiet(tmp_path, capsys):
     assert "warning: odd.jpg: ignoring an invalid EXIF orientation tag" in capsys.readouterr().err
     assert main(["-q", "upscale", str(source), "--method", "bicubic", "--overwrite"]) == 0
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("argv", [
+    ["degrade", "--protocol", "sv", "{hr}", "{blocker}/out"],
+    ["bench", "--protocol", "sv", "--hr", "{hr}", "--out", "{blocker}/b", "--method", "bicubic"],
+    ["bench", "--protocol", "sv", "--hr", "{hr}", "--out", "{tmp}/b", "--method", "bicubic", "--cache", "{blocker}/c"],
+    ["example", "--out", "{blocker}/e"],
+])
+def test_output_folders_under_a_file_are_one_line_errors(argv, hr_folder, tmp_path, capsys):
+    blocker = tmp_path / "f.txt"
+    blocker.write_text("x")
+    filled = [a.format(hr=hr_folder, blocker=blocker, tmp=tmp_path) for a in argv]
+    assert main(["-q", *filled]) == 2
+    assert one_line(capsys).endswith(f"{blocker} is a file, not a folder")

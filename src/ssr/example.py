@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ssr.arrays import quantise
-from ssr.io import read_image, write_image
+from ssr.io import check_output_folder, read_image, write_image
 from ssr.methods import DEFAULT_METHOD, make_method
 from ssr.metrics.evaluate import image_metrics
 from ssr.paths import example_dir
@@ -19,6 +19,7 @@ BEST_METHOD = DEFAULT_METHOD
 
 def run_example(out_dir: Path, scale: int = 4, seed: int = 0, overwrite: bool = False) -> str:
     out_dir = Path(out_dir)
+    check_output_folder(out_dir)
     manifest = build_set("dof", scale, seed, example_dir() / "hr", out_dir, depth_dir=example_dir() / "depth",
                          overwrite=overwrite)
     entry = manifest["images"][0]

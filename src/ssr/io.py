@@ -217,13 +217,8 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
     return LoadedImage(np.ascontiguousarray(pixels), alpha, bit_depth, path)
 
 
-def check_writable(target: Path, what: str = "output") -> None:
-    """Refuse, before any work, an output path that could not be written: its first existing ancestor
-    must be a writable folder (missing folders below it are created later), and the path itself must
-    not be a folder."""
-    target = Path(target)
-    if target.is_dir():
-        raise ImageWriteError(f"{target}: is a folder, not a file name for the {what}")
+def _check_creatable(target: Path, what: str) -> None:
+    """The first existing ancestor of `target` must be a writable folder (missing folders are made later)."""
     ancestor = target.parent
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
@@ -231,6 +226,26 @@ def check_writable(target: Path, what: str = "output") -> None:
         raise ImageWriteError(f"{target}: cannot create the {what}: {ancestor} is a file, not a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise ImageWriteError(f"{target}: cannot write the {what}: folder {ancestor} is not writable")
+
+
+def check_writable(target: Path, what: str = "output") -> None:
+    """Refuse, before any work, an output FILE path that could not be written."""
+    target = Path(target)
+    if target.is_dir():
+        raise ImageWriteError(f"{target}: is a folder, not a file name for the {what}")
+    _check_creatable(target, what)
+
+
+def check_output_folder(folder: Path, what: str = "output folder") -> None:
+    """Refuse, before any work, an output FOLDER that could not be created or written."""
+    folder = Path(folder)
+    if folder.exists():
+        if not folder.is_dir():
+            raise ImageWriteError(f"{folder}: exists and is not a folder (the {what})")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ImageWriteError(f"{folder}: the {what} is not writable")
+        return
+    _check_creatable(folder, what)
 
 
 def _same_file(a: Path, b: Path) -> bool:

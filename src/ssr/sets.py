@@ -29,7 +29,7 @@ from ssr.errors import DataError
 from ssr.hashing import save_npz, sha256_file, write_json
 from ssr.imresize import resize_float
 from ssr.arrays import to_rgb
-from ssr.io import DEPTH_SUFFIXES, list_images, read_depth, read_image, write_image
+from ssr.io import DEPTH_SUFFIXES, check_output_folder, list_images, read_depth, read_image, write_image
 from ssr.progress import progress
 
 def mod_crop(pixels: np.ndarray, scale: int) -> np.ndarray:
@@ -70,8 +70,7 @@ def field_maps(record: dict, depth: np.ndarray | None, hr_shape: tuple[int, int]
 
 
 def _check_out(out_dir: Path, overwrite: bool) -> None:
-    if out_dir.exists() and not out_dir.is_dir():
-        raise DataError(f"{out_dir}: exists and is not a folder")
+    check_output_folder(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise DataError(f"{out_dir}: output folder is not empty (pass --overwrite to rebuild it)")
 

@@ -25,7 +25,7 @@ from ssr.sets import build_set, match_depth_files
 from ssr.errors import DataError
 from ssr.hashing import sha256_file, write_json
 from ssr.arrays import quantise
-from ssr.io import list_images, read_image, write_image
+from ssr.io import check_output_folder, list_images, read_image, write_image
 from ssr.metrics.evaluate import image_metrics
 from ssr.methods import Method, make_method
 from ssr.methods.classical import nearest
@@ -116,6 +116,8 @@ def run_bench(protocol: str, hr_dir: Path, method_specs: list[str], scale: int, 
               seed: int = 0, depth_dir: Path | None = None, overrides: dict[str, str] | None = None,
               cache_dir: Path | None = None, figure_images: int = 3, with_perceptual: bool = True) -> dict:
     overrides = overrides or {}
+    check_output_folder(Path(out_dir), "bench output folder")
+    check_output_folder(Path(cache_dir or CACHE_DIR), "cache folder")
     methods = [make_method(spec, scale=scale) for spec in method_specs]  # fail early on a bad name
     if protocol == "dof" and depth_dir is not None:
         match_depth_files(list_images(Path(hr_dir))[0], Path(depth_dir))

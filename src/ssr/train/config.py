@@ -129,6 +129,9 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Tr
     base = path.resolve().parent
     for settings in (config, config.data, config.log, config.settings):
         _resolve_paths(settings, base)
+    from ssr.io import check_output_folder
+
+    check_output_folder(Path(config.log.out_dir), "training output folder (log.out_dir)")
     return config
 
 
