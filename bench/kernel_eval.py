@@ -40,7 +40,7 @@ def main() -> None:
     manifest = json.loads((args.set_dir / "manifest.json").read_text())
     scale = manifest["scale"]
     dkenet = (load_model(args.weights) if args.weights else load_default("dkenet", scale)).model
-    prior_mean = load_default("rrdb", scale).model.code.mean  # mean kernel of the training prior
+    prior_mean = load_default("sr", scale).model.code.mean  # mean kernel of the training prior
     estimator = None if args.depth in ("gt", "none") else make_depth_estimator(args.depth)
     rows = []
     for entry in manifest["images"]:

@@ -79,7 +79,7 @@ def _check_device(device: str | None) -> None:
 def _svkr_options(args: argparse.Namespace) -> dict:
     """The SVKR options the user set explicitly (None = not given; the method decides if they apply)."""
     return {"rounds": args.rounds, "tile": args.tile, "overlap": args.tile_overlap, "depth": args.depth,
-            "precision": args.precision, "device": args.device}
+            "precision": args.precision, "device": args.device, "weights": args.weights}
 
 
 def cmd_upscale(args: argparse.Namespace) -> int:
@@ -93,7 +93,8 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     written, failures = run_upscale(args.inputs, args.output, method, scale, recursive=args.recursive,
                                     overwrite=args.overwrite, max_pixels=args.max_pixels,
                                     max_output_pixels=args.max_output_pixels, save_depth=args.save_depth,
-                                    save_kernels=args.save_kernels)
+                                    save_kernels=args.save_kernels, shard=args.shard,
+                                    skip_existing=args.skip_existing)
     for failure in failures:
         print(f"ssr: {failure}", file=sys.stderr)
     print(f"upscaled {written} image(s) x{scale} with {method.name}" + (f", {len(failures)} failed" if failures else ""))
@@ -142,7 +143,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                        args.scale, Path(args.out), seed=args.seed,
                        depth_dir=Path(args.depth_dir) if args.depth_dir else None,
                        overrides=_overrides(args.set), cache_dir=Path(args.cache) if args.cache else None,
-                       with_perceptual=not args.no_perceptual)
+                       with_perceptual=not args.no_perceptual, weights=args.weights)
     print(result["table"], end="")
     print(f"wrote {Path(args.out) / 'table.md'}, results.json, per_image.csv, figure.png")
     return 0
@@ -163,7 +164,32 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_example(args: argparse.Namespace) -> int:
     from ssr.example import run_example
 
-    print(run_example(Path(args.out), overwrite=args.overwrite))
+    print(run_example(Path(args.out), overwrite=args.overwrite, weights=args.weights))
+    return 0
+
+
+def cmd_weights(args: argparse.Namespace) -> int:
+    from ssr import weights as W
+
+    if args.action == "list":
+        print(f"shipped: {W.shipped_dir()}")
+        for line in W.available():
+            print(f"  {line}")
+        root = W.user_root()
+        for folder in sorted(p for p in root.glob("*") if (p / "manifest.json").is_file()) if root.is_dir() else []:
+            print(f"{folder.name}: {folder}")
+            for line in W.available(folder):
+                print(f"  {line}")
+        return 0
+    if not args.run:
+        raise ConfigError("ssr weights add needs RUN_DIR (a folder written by `ssr train`)")
+    name = args.name or Path(args.run).resolve().name
+    if not W._NAME.match(name):
+        raise ConfigError(f"--name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)")
+    target = W.user_root() / name
+    entry = W.add_run(Path(args.run), target, name=name)
+    print(f"added {entry['file']} ({entry['role']}, x{entry['scale']}, step {entry['step']}) to weight set "
+          f"'{name}' at {target}; use it with --weights {name}")
     return 0
 
 
@@ -177,7 +203,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     from ssr.paths import CACHE_DIR, data_root
 
     device = "cuda (" + torch.cuda.get_device_name(0) + ")" if torch.cuda.is_available() else "cpu"
-    from ssr.weights import available, weights_dir
+    from ssr.weights import available, user_root, weights_dir
 
     try:
         weights = available()
@@ -197,6 +223,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         f"python {platform.python_version()}, torch {torch.__version__}",
         f"device: {device}; threads: {torch.get_num_threads()}",
         f"weights ({weights_dir()}): {'; '.join(weights) if weights else 'none found'}",
+        f"user weight sets: {user_root()} (ssr weights list)",
         f"default depth backend of ssr: {depth_backend}",
         f"data root: {data_root() or 'not found (set SSR_DATA)'}",
         f"NIQE parameters: {niqe_params_path() or 'not found (set SSR_NIQE_PARAMS); NIQE unavailable'}",
@@ -236,6 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     svkr.add_argument("--tile-overlap", type=non_negative_int,
                       help=f"LR pixels of tile context/blending (default {defaults.overlap})")
     svkr.add_argument("--device", help=f"cpu or cuda[:N] (default {defaults.device})")
+    svkr.add_argument("--weights", help="weight set: a name registered with `ssr weights add`, or a folder with "
+                                        "a manifest.json (default: the shipped weights)")
     svkr.add_argument("--precision", choices=PRECISIONS,
                       help=f"bf16: networks under bfloat16 autocast, several times faster on CPUs with "
                            f"AVX512-BF16/AMX (default {defaults.precision})")
@@ -243,6 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-kernels", action="store_true", help="also write NAME_kernels.png (kernel mosaic)")
     p.add_argument("-r", "--recursive", action="store_true", help="walk folders recursively")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never inputs)")
+    p.add_argument("--skip-existing", action="store_true",
+                   help="count outputs that exist and decode as done (resume a crashed or sharded run)")
+    p.add_argument("--shard", metavar="K/N", help="process the K-th of N interleaved shards of the sorted inputs "
+                                                  "(Slurm arrays: --shard $((SLURM_ARRAY_TASK_ID+1))/$N)")
     p.add_argument("--threads", type=positive_int, help="CPU threads for torch")
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger inputs (pixels)")
     p.add_argument("--max-output-pixels", type=int, default=DEFAULT_MAX_OUTPUT_PIXELS,
@@ -284,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--depth-dir", help="depth maps for protocol dof")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a protocol setting")
     p.add_argument("--cache", help="cache folder for LR sets (default ~/.cache/ssr)")
+    p.add_argument("--weights", help="weight set of the ssr methods (name or folder; default: shipped)")
     p.add_argument("--threads", type=positive_int)
     p.add_argument("--no-perceptual", action="store_true")
     p.set_defaults(func=cmd_bench)
@@ -300,8 +334,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("example", parents=[common], help="run the main job on the bundled example photo",
                        description="Degrade the bundled photo (dof x4, seed 0), upscale it, print metrics.")
     p.add_argument("--out", default="example_out", help="output folder (default: example_out)")
+    p.add_argument("--weights", help="weight set (name or folder; default: shipped)")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_example)
+
+    p = sub.add_parser("weights", parents=[common], help="list weight sets, or register a trained run",
+                       description="`ssr weights list`; `ssr weights add RUN_DIR [--name NAME]` copies a run's "
+                                   "model into a user weight set (a copy of the shipped set with that role "
+                                   "replaced), usable with --weights NAME.")
+    p.add_argument("action", choices=("list", "add"))
+    p.add_argument("run", nargs="?", help="add: the run folder (out_dir of `ssr train`)")
+    p.add_argument("--name", help="add: the weight set's name (default: the run folder's name)")
+    p.set_defaults(func=cmd_weights)
 
     p = sub.add_parser("info", parents=[common], help="versions, device, threads, weights and data paths")
     p.set_defaults(func=cmd_info)
@@ -323,6 +367,13 @@ def _raise_interrupted(signum, frame) -> None:
 def _report_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Library warnings (Pillow, torch) go through ssr's own status lines: silent under -q."""
     say(f"warning: {message}")
+
+
+def _internal_error(exc: Exception) -> int:
+    if os.environ.get("SSR_DEBUG"):
+        raise exc
+    print(f"ssr: internal error: {type(exc).__name__}: {exc} (SSR_DEBUG=1 shows the traceback)", file=sys.stderr)
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -350,6 +401,12 @@ def main(argv: list[str] | None = None) -> int:
     except SsrError as exc:
         print(f"ssr: {exc}", file=sys.stderr)
         return exc.exit_code
+    except ModuleNotFoundError as exc:
+        if exc.name != "torch":
+            return _internal_error(exc)
+        print("ssr: this command needs PyTorch, which is not installed: pip install torch==2.13.0 "
+              "(the CPU wheel; see README, 'Install')", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # `ssr eval ... | head`: the reader left; not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + signal.SIGPIPE
@@ -359,10 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         print("ssr: interrupted" + (f" ({done})" if done else ""), file=sys.stderr)
         return 128 + signum
     except Exception as exc:  # a bug: still one line, with a way to get the details
-        if os.environ.get("SSR_DEBUG"):
-            raise
-        print(f"ssr: internal error: {type(exc).__name__}: {exc} (SSR_DEBUG=1 shows the traceback)", file=sys.stderr)
-        return 1
+        return _internal_error(exc)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -17,9 +17,12 @@ from ssr.sets import build_set
 BEST_METHOD = DEFAULT_METHOD
 
 
-def run_example(out_dir: Path, scale: int = 4, seed: int = 0, overwrite: bool = False) -> str:
+def run_example(out_dir: Path, scale: int = 4, seed: int = 0, overwrite: bool = False,
+                weights: str | None = None) -> str:
     out_dir = Path(out_dir)
     check_output_folder(out_dir)
+    # the methods first: missing weights must fail before anything is written
+    methods = {"bicubic": make_method("bicubic"), BEST_METHOD: make_method(BEST_METHOD, scale=scale, weights=weights)}
     manifest = build_set("dof", scale, seed, example_dir() / "hr", out_dir, depth_dir=example_dir() / "depth",
                          overwrite=overwrite)
     entry = manifest["images"][0]
@@ -27,8 +30,8 @@ def run_example(out_dir: Path, scale: int = 4, seed: int = 0, overwrite: bool = 
     hr = read_image(out_dir / entry["files"]["hr"]).pixels
     (out_dir / "sr").mkdir(exist_ok=True)
     parts, paths = [], []
-    for name in ("bicubic", BEST_METHOD):
-        sr = quantise(make_method(name, scale=scale).upscale(lr, scale).image)
+    for name, method in methods.items():
+        sr = quantise(method.upscale(lr, scale).image)
         paths.append(write_image(out_dir / "sr" / f"{entry['name']}_{name}.png", sr))
         metrics = image_metrics(sr, hr, scale, perceptual=None)
         parts.append(f"{name}: PSNR-Y {format_value(metrics['psnr_y'], 2)} dB, SSIM-Y "

@@ -28,6 +28,7 @@ class SVKROptions:
     precision: str = "fp32"  # fp32 | bf16 (autocast of DKENet and the SR net)
     device: str = "cpu"  # cpu | cuda | cuda:N
     kernels: str = "estimated"  # estimated (DKENet) | true (the oracle ablation: a synthetic set's truth)
+    weights: str | None = None  # weight set: None = shipped, a user set's name, or a folder with a manifest
 
     def __post_init__(self) -> None:
         if self.rounds < 1:
@@ -52,4 +53,5 @@ class SVKROptions:
 
 #: Option name -> the command-line flag that sets it (for messages about options that do not apply).
 FLAGS = {"rounds": "--rounds", "beta": "--beta", "tile": "--tile", "overlap": "--tile-overlap",
-         "depth": "--depth", "precision": "--precision", "device": "--device", "kernels": "--kernels"}
+         "depth": "--depth", "precision": "--precision", "device": "--device", "kernels": "--kernels",
+         "weights": "--weights"}

@@ -121,13 +121,52 @@ def upscale_file(job: Job, method: Method, scale: int, overwrite: bool, max_pixe
         write_image(extra_path(job.target, "kernels"), mosaic, overwrite=overwrite, protected=protected)
 
 
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """'K/N' -> (K, N) with 1 <= K <= N; None -> (1, 1)."""
+    if text is None:
+        return 1, 1
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise DataError(f"--shard expects K/N (e.g. 3/8), got '{text}'") from None
+    if not 1 <= k <= n:
+        raise DataError(f"--shard {text}: need 1 <= K <= N")
+    return k, n
+
+
+def is_done(target: Path) -> bool:
+    """An output that exists and decodes is finished work (outputs are published atomically)."""
+    try:
+        read_image(target)
+        return True
+    except SsrError:
+        return False
+
+
 def run_upscale(inputs: list[str], output: str | None, method: Method, scale: int, *, recursive: bool,
                 overwrite: bool, max_pixels: int, max_output_pixels: int = DEFAULT_MAX_OUTPUT_PIXELS,
-                save_depth: bool = False, save_kernels: bool = False) -> tuple[int, list[str]]:
-    """Returns (number written, one-line error per failed file)."""
+                save_depth: bool = False, save_kernels: bool = False, shard: str | None = None,
+                skip_existing: bool = False) -> tuple[int, list[str]]:
+    """Returns (number written, one-line error per failed file).
+
+    `shard` 'K/N' keeps every N-th input starting at the K-th of the sorted list (Slurm arrays and
+    the like: N jobs together cover every file once); `skip_existing` counts outputs that exist and
+    decode as done, so a crashed run continues where it stopped.
+    """
     if (save_depth or save_kernels) and not method.intermediates:
         raise DataError(f"--save-depth/--save-kernels need an ssr method, not {method.name}")
-    files = expand_inputs(inputs, recursive)
+    k, n = parse_shard(shard)
+    files = sorted(expand_inputs(inputs, recursive))[k - 1::n]
+    if not files:
+        raise DataError(f"--shard {shard}: this shard has no input")
+    if skip_existing:
+        planned = plan(files, output, scale, overwrite=True)
+        done = {job.source for job in planned if is_done(job.target)}
+        if done:
+            say(f"skipping {len(done)} finished output(s)")
+        files = [f for f in files if f not in done]
+        if not files:
+            return 0, []
     jobs = plan(files, output, scale, overwrite, extras=[k for k, on in (("depth", save_depth),
                                                                        ("kernels", save_kernels)) if on])
     protected = {f.resolve() for f in files}

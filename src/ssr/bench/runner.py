@@ -27,7 +27,7 @@ from ssr.hashing import sha256_file, write_json
 from ssr.arrays import quantise
 from ssr.io import check_output_folder, list_images, read_image, write_image
 from ssr.metrics.evaluate import image_metrics
-from ssr.methods import Method, make_method
+from ssr.methods import PRESETS, Method, make_method
 from ssr.methods.classical import nearest
 from ssr.metrics.perceptual import PerceptualMetrics
 from ssr.paths import CACHE_DIR
@@ -114,11 +114,14 @@ def _summary(method: str, rows: list[dict]) -> dict:
 
 def run_bench(protocol: str, hr_dir: Path, method_specs: list[str], scale: int, out_dir: Path, *,
               seed: int = 0, depth_dir: Path | None = None, overrides: dict[str, str] | None = None,
-              cache_dir: Path | None = None, figure_images: int = 3, with_perceptual: bool = True) -> dict:
+              cache_dir: Path | None = None, figure_images: int = 3, with_perceptual: bool = True,
+              weights: str | None = None) -> dict:
+    """`weights`: the weight set of the SVKR methods (ssr*), None = shipped."""
     overrides = overrides or {}
     check_output_folder(Path(out_dir), "bench output folder")
     check_output_folder(Path(cache_dir or CACHE_DIR), "cache folder")
-    methods = [make_method(spec, scale=scale) for spec in method_specs]  # fail early on a bad name
+    methods = [make_method(spec, scale=scale, weights=weights if spec in PRESETS else None)
+               for spec in method_specs]  # fail early on a bad name
     if protocol == "dof" and depth_dir is not None:
         match_depth_files(list_images(Path(hr_dir))[0], Path(depth_dir))
     set_dir = obtain_set(protocol, scale, seed, Path(hr_dir), depth_dir, overrides, cache_dir or CACHE_DIR)

@@ -1,4 +1,4 @@
-"""The `builtin` depth backend: ssr's DepthNet with weights from weights/ (or a given file)."""
+"""The `builtin` depth backend: ssr's DepthNet from a weight set (or a given file)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def run_depthnet(model: torch.nn.Module, rgb: np.ndarray, view_side: int, out_sh
 class BuiltinDepth:
     name = "builtin"
 
-    def __init__(self, path: str | None, max_side: int) -> None:
+    def __init__(self, path: str | None, max_side: int, weights: Path | None = None) -> None:
         self.files: dict[str, str] = {}
         if path:
             descriptor = load_model(Path(path))
@@ -33,7 +33,7 @@ class BuiltinDepth:
             from ssr.weights import load_default
 
             try:
-                descriptor = load_default("depth", 1)
+                descriptor = load_default("depth", 1, weights)
             except UnavailableError as exc:
                 raise UnavailableError(f"builtin depth: {exc} (train it with a `stage: depth` config, "
                                        "or use --depth none / hf:DIR)") from None

@@ -18,19 +18,19 @@ from ssr.errors import DataError
 from ssr.methods.base import UpscaleResult
 from ssr.options import SVKROptions
 from ssr.pipeline import SVKRPipeline
-from ssr.weights import load_default, manifest
+from ssr.weights import has_role, load_default, resolve
 
 
-def default_depth_spec() -> str:
-    """The depth backend used when none is asked for: builtin if the shipped weights have it."""
-    roles = {e["role"] for e in manifest()["files"]}
-    return "builtin" if "depth" in roles else "none"
+def default_depth_spec(folder=None) -> str:
+    """The depth backend used when none is asked for: builtin if the weight set has it."""
+    return "builtin" if has_role("depth", folder) else "none"
 
 
 class SVKRMethod:
     def __init__(self, name: str, scale: int, options: SVKROptions, keep_rounds: bool = False) -> None:
-        dkenet, rrdb = load_default("dkenet", scale), load_default("rrdb", scale)
-        depth = make_depth_estimator(options.depth or default_depth_spec())
+        folder = resolve(options.weights)
+        dkenet, rrdb = load_default("dkenet", scale, folder), load_default("sr", scale, folder)
+        depth = make_depth_estimator(options.depth or default_depth_spec(folder), weights=folder)
         self.name, self.scale, self.options = name, scale, options
         self.needs_truth = options.kernels == "true"
         self.intermediates = True
