@@ -168,6 +168,15 @@ def cmd_example(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from ssr.export import export
+
+    manifest = export(Path(args.out), args.format, scale=args.scale, weights=args.weights)
+    names = ", ".join(f["file"] for f in manifest["files"].values())
+    print(f"wrote {names} and manifest.json to {args.out} ({args.format}, x{args.scale}, any input size)")
+    return 0
+
+
 def cmd_weights(args: argparse.Namespace) -> int:
     from ssr import weights as W
 
@@ -337,6 +346,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", help="weight set (name or folder; default: shipped)")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_example)
+
+    p = sub.add_parser("export", parents=[common], help="write the networks as ONNX or TorchScript",
+                       description="Export the kernel estimator, the SR network and the depth network of a "
+                                   "weight set with dynamic spatial sizes (see ssr/export.py for their inputs).")
+    p.add_argument("out", help="output folder")
+    p.add_argument("--format", required=True, choices=("onnx", "torchscript"))
+    p.add_argument("--scale", type=int, default=4, choices=(2, 4))
+    p.add_argument("--weights", help="weight set (name or folder; default: shipped)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("weights", parents=[common], help="list weight sets, or register a trained run",
                        description="`ssr weights list`; `ssr weights add RUN_DIR [--name NAME]` copies a run's "

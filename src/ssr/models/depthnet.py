@@ -41,11 +41,11 @@ class DepthNet(nn.Module):
         """(B, 3, H, W) in [0, 1] -> (B, 1, H, W) non-negative relative inverse depth."""
         h, w = rgb.shape[-2:]
         multiple = 2 ** (len(self.widths) - 1)
-        pad_h, pad_w = (-h) % multiple, (-w) % multiple
+        pad_h, pad_w = (multiple - h % multiple) % multiple, (multiple - w % multiple) % multiple
         if self.row_coordinate:  # 0 at the top row of the view, 1 at the bottom (CoordConv)
             rows = torch.linspace(0, 1, h, device=rgb.device, dtype=rgb.dtype).view(1, 1, h, 1)
             rgb = torch.cat([rgb, rows.expand(rgb.shape[0], 1, h, w)], dim=1)
-        x = F.pad(rgb, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else rgb
+        x = F.pad(rgb, (0, pad_w, 0, pad_h), mode="replicate")  # always (0 when divisible): same traced path
         skips = []
         for i, encoder in enumerate(self.encoders):
             x = encoder(x if i == 0 else F.avg_pool2d(x, 2))

@@ -69,8 +69,9 @@ class DKENet(nn.Module):
         x = self.fuse(self.lr_head(lr), d)
         x = self.block1(x, d)
         skip = x
-        pad_h, pad_w = h % 2, w % 2
-        x = self.down(F.pad(x, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else x)
+        # odd sizes: replicate one row/column before the stride-2 conv (always applied, 0 for even sizes,
+        # so traced/exported graphs follow the same path at every size)
+        x = self.down(F.pad(x, (0, w % 2, 0, h % 2), mode="replicate"))
         d_small = F.interpolate(d, size=x.shape[-2:], mode="bilinear", align_corners=False)
         x = self.block2(x, d_small)
         x = self.up(x)[..., :h, :w] + skip
