@@ -94,7 +94,10 @@ def cmd_upscale(args: argparse.Namespace) -> int:
                                     overwrite=args.overwrite, max_pixels=args.max_pixels,
                                     max_output_pixels=args.max_output_pixels, save_depth=args.save_depth,
                                     save_kernels=args.save_kernels, shard=args.shard,
-                                    skip_existing=args.skip_existing)
+                                    skip_existing=args.skip_existing or bool(args.ray),
+                                    ray=({"workers": args.ray, "threads": args.threads or 1, "method": args.method,
+                                          "options": {k: v for k, v in _svkr_options(args).items() if v is not None}}
+                                         if args.ray else None))
     for failure in failures:
         print(f"ssr: {failure}", file=sys.stderr)
     print(f"upscaled {written} image(s) x{scale} with {method.name}" + (f", {len(failures)} failed" if failures else ""))
@@ -285,7 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="count outputs that exist and decode as done (resume a crashed or sharded run)")
     p.add_argument("--shard", metavar="K/N", help="process the K-th of N interleaved shards of the sorted inputs "
                                                   "(Slurm arrays: --shard $((SLURM_ARRAY_TASK_ID+1))/$N)")
-    p.add_argument("--threads", type=positive_int, help="CPU threads for torch")
+    p.add_argument("--threads", type=positive_int, help="CPU threads for torch (per Ray worker with --ray)")
+    p.add_argument("--ray", type=positive_int, metavar="WORKERS",
+                   help="run on Ray with this many workers (pip install 'ssr[ray]'; RAY_ADDRESS for a cluster); "
+                        "finished outputs are skipped, so a rerun resumes")
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger inputs (pixels)")
     p.add_argument("--max-output-pixels", type=int, default=DEFAULT_MAX_OUTPUT_PIXELS,
                    help="refuse inputs whose output would be larger (pixels; default 256 MP)")

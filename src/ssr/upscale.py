@@ -146,7 +146,7 @@ def is_done(target: Path) -> bool:
 def run_upscale(inputs: list[str], output: str | None, method: Method, scale: int, *, recursive: bool,
                 overwrite: bool, max_pixels: int, max_output_pixels: int = DEFAULT_MAX_OUTPUT_PIXELS,
                 save_depth: bool = False, save_kernels: bool = False, shard: str | None = None,
-                skip_existing: bool = False) -> tuple[int, list[str]]:
+                skip_existing: bool = False, ray: dict | None = None) -> tuple[int, list[str]]:
     """Returns (number written, one-line error per failed file).
 
     `shard` 'K/N' keeps every N-th input starting at the K-th of the sorted list (Slurm arrays and
@@ -173,6 +173,14 @@ def run_upscale(inputs: list[str], output: str | None, method: Method, scale: in
     for folder in sorted({job.target.parent for job in jobs}):
         for stale in sweep_stale_temps(folder):
             say(f"removed a stale temporary file {stale} (older than a run can last)")
+    if ray:
+        if save_depth or save_kernels:
+            raise DataError("--save-depth/--save-kernels are not available with --ray")
+        from ssr.batch import run_on_ray
+
+        return run_on_ray(jobs, ray["method"], scale, ray["options"], workers=ray["workers"],
+                          threads=ray["threads"], overwrite=overwrite, max_pixels=max_pixels,
+                          max_output_pixels=max_output_pixels, protected=protected)
     failures, written = [], 0
     try:
         for job in progress(jobs, "upscale"):
