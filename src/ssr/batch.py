@@ -11,6 +11,9 @@ For schedulers without Ray (Slurm arrays), `--shard K/N` splits the same plan in
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -57,17 +60,43 @@ def run_on_ray(jobs: list, method: str, scale: int, options: dict, *, workers: i
         raise UnavailableError("--ray needs Ray: pip install 'ssr[ray]'") from None
     if not jobs:
         return 0, []
+    with _quiet_stderr():  # Ray's own INFO/WARNING lines (Python and C++); ssr reports results itself
+        return _run(ray, jobs, method, scale, options, workers, threads, overwrite, max_pixels, max_output_pixels,
+                    protected)
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    if os.environ.get("SSR_DEBUG"):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _run(ray, jobs, method, scale, options, workers, threads, overwrite, max_pixels, max_output_pixels, protected):
     started_here = not ray.is_initialized()
     if started_here:
         ray.init(num_cpus=workers * threads, include_dashboard=False, log_to_driver=False,
-                 logging_level="ERROR", configure_logging=True)
+                 logging_level="ERROR")
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
     try:
         for job in jobs:
             job.target.parent.mkdir(parents=True, exist_ok=True)
         items = [{"source": str(job.source), "target": str(job.target)} for job in jobs]
         dataset = ray.data.from_items(items, override_num_blocks=min(len(items), workers * 4))
         results = dataset.map_batches(
-            UpscaleWorker, batch_size=1, concurrency=workers, num_cpus=threads,
+            UpscaleWorker, batch_size=1, compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=threads,
             fn_constructor_kwargs={"method": method, "scale": scale, "options": options, "overwrite": overwrite,
                                    "max_pixels": max_pixels, "max_output_pixels": max_output_pixels,
                                    "protected": [str(p) for p in protected], "threads": threads},
