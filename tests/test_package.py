@@ -60,3 +60,50 @@ def test_installed_ssr_upscales_the_bundled_example_from_any_folder(wheel_venv, 
     info = subprocess.run([str(python), "-m", "ssr.cli", "info"], capture_output=True, text=True, env=env,
                           cwd=tmp_path, timeout=300)
     assert "sha256 ok" in info.stdout and "MISMATCH" not in info.stdout
+
+
+def test_without_torch_help_works_and_commands_say_how_to_install(tmp_path):
+    code = ("import sys; sys.modules['torch'] = None\n"  # as if torch were not installed
+            "from ssr.cli import main\n"
+            "assert main(['--help']) == 0\n"
+            f"sys.exit(main(['upscale', {str(tmp_path / 'x.png')!r}, '--method', 'ssr']))")
+    (tmp_path / "x.png").write_bytes(b"")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "ssr: this command needs PyTorch, which is not installed: pip install torch==2.13.0")
+
+
+def test_weights_add_registers_a_trained_run_usable_with_weights(tiny_weights, tmp_path, monkeypatch, capsys):
+    import numpy as np
+    import yaml
+
+    from ssr.cli import main
+    from ssr.io import read_image
+    from util import save_png, smooth_image
+
+    monkeypatch.setenv("SSR_HOME", str(tmp_path / "home"))
+    images = tmp_path / "train"
+    images.mkdir()
+    for i in range(2):
+        save_png(images / f"t{i}.png", smooth_image(i, 64, 72))
+    config = {"stage": "rrdb", "seed": 3, "threads": 1, "data": {"train_dirs": [str(images)], "cache_size": 8},
+              "rrdb": {"channels": 8, "blocks": 1, "growth": 4, "code_dim": 6, "patch_lr": 8},
+              "optim": {"batch_size": 4, "steps": 2}, "log": {"out_dir": str(tmp_path / "run_a")}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
+    assert main(["-q", "train", str(tmp_path / "c.yaml")]) == 0
+    assert main(["weights", "add", str(tmp_path / "run_a"), "--name", "mine"]) == 0
+    out = capsys.readouterr().out
+    assert "to weight set 'mine'" in out and "(sr, x4, step 2)" in out
+    assert main(["weights", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "mine:" in listing and "mine_sr_x4.safetensors (sr, x4, sha256 ok)" in listing
+    source = save_png(tmp_path / "p.png", smooth_image(5, 16, 16))
+    assert main(["-q", "upscale", str(source), "-o", str(tmp_path / "default.png"), "--tile", "0"]) == 0
+    assert main(["-q", "upscale", str(source), "-o", str(tmp_path / "mine.png"), "--tile", "0", "--weights", "mine"]) == 0
+    # the registered run really is what ran: another SR network, another picture
+    assert not np.array_equal(read_image(tmp_path / "default.png").pixels, read_image(tmp_path / "mine.png").pixels)
+    assert main(["upscale", str(source), "--weights", "nosuch"]) == 2
+    assert "--weights nosuch: no weight set of that name" in capsys.readouterr().err
+    assert main(["upscale", str(source), "--method", "bicubic", "--weights", "mine"]) == 2
+    assert "--weights does not apply to method 'bicubic'" in capsys.readouterr().err
