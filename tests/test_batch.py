@@ -28,14 +28,14 @@ def test_ray_with_two_workers_equals_one_process_and_resumes(tiny_weights, folde
     for path in sorted(local.iterdir()):
         assert np.array_equal(read_image(path).pixels, read_image(distributed / path.name).pixels), path.name
     # a crash: one output lost, one half-written (not decodable) -> only those two are redone
-    (distributed / "p1.png").unlink()
-    (distributed / "p4.png").write_bytes(b"\x89PNG partial")
-    untouched = (distributed / "p0.png").stat().st_mtime_ns
+    (distributed / "p1_x4.png").unlink()
+    (distributed / "p4_x4.png").write_bytes(b"\x89PNG partial")
+    untouched = (distributed / "p0_x4.png").stat().st_mtime_ns
     assert main(["-q", "upscale", str(folder), "-o", str(distributed), "--tile", "0", "--threads", "1",
                  "--ray", "2", "--overwrite"]) == 0
     assert "upscaled 2 image(s)" in capsys.readouterr().out
-    assert (distributed / "p0.png").stat().st_mtime_ns == untouched
-    for name in ("p1.png", "p4.png"):
+    assert (distributed / "p0_x4.png").stat().st_mtime_ns == untouched
+    for name in ("p1_x4.png", "p4_x4.png"):
         assert np.array_equal(read_image(local / name).pixels, read_image(distributed / name).pixels)
 
 
@@ -44,7 +44,7 @@ def test_shards_cover_every_file_once(folder, tmp_path, capsys):
     for k in (1, 2, 3):
         assert main(["-q", "upscale", str(folder), "-o", str(out), "--method", "bicubic", "--shard", f"{k}/3"]) == 0
         assert "upscaled 2 image(s)" in capsys.readouterr().out
-    assert sorted(p.name for p in out.iterdir()) == [f"p{i}.png" for i in range(6)]
+    assert sorted(p.name for p in out.iterdir()) == [f"p{i}_x4.png" for i in range(6)]
     assert main(["-q", "upscale", str(folder), "-o", str(out), "--method", "bicubic", "--skip-existing"]) == 0
     assert "upscaled 0 image(s)" in capsys.readouterr().out
     assert main(["upscale", str(folder), "--shard", "4/3", "--method", "bicubic"]) == 2

@@ -77,7 +77,7 @@ def test_folder_upscale_skips_other_files_and_keeps_alpha_and_depth(tmp_path, ca
     assert main(["upscale", str(folder), "-o", str(tmp_path / "out"), "--scale", "2", "--method", "bicubic"]) == 0
     captured = capsys.readouterr()
     assert "skipping non-image file" in captured.err and "upscaled 2 image(s)" in captured.out
-    b = read_image(tmp_path / "out" / "b.png")
+    b = read_image(tmp_path / "out" / "b_x2.png")
     assert b.bit_depth == 16 and b.alpha is not None and b.pixels.shape == (24, 20, 3)
 
 
@@ -124,8 +124,8 @@ def test_parser_rejects_unknown_options():
 
 
 @pytest.mark.parametrize("argv, line", [
-    (["upscale", "x.png", "--scale", "3"],
-     "ssr: upscale: argument --scale: invalid choice: 3 (choose from 2, 4) (see `ssr upscale --help`)"),
+    (["upscale", "x.png", "--scale", "0"],
+     "ssr: upscale: argument --scale: must be >= 1, got 0 (see `ssr upscale --help`)"),
     (["upscale", "x.png", "--sclae", "4"], "ssr: unrecognized arguments: --sclae 4 (see `ssr --help`)"),
     (["upscale", "x.png", "--threads", "0"],
      "ssr: upscale: argument --threads: must be >= 1, got 0 (see `ssr upscale --help`)"),

@@ -19,8 +19,10 @@ def test_ssr_upscale_with_intermediates(tiny_weights, tmp_path, capsys):
                  "--save-depth", "--save-kernels"])
     assert code == 0, capsys.readouterr().err
     assert read_image(tmp_path / "photo_x4.png").pixels.shape == (120, 144, 3)
-    depth = read_image(tmp_path / "photo_x4_depth.png")
+    depth = read_image(tmp_path / "photo_x4_depth16.png")  # for machines: 16-bit grey at LR size
     assert depth.bit_depth == 16 and depth.pixels.shape == (30, 36, 1)
+    picture = read_image(tmp_path / "photo_x4_depth.png")  # for people: colour, output size + legend
+    assert picture.pixels.shape[0] == 120 and picture.pixels.shape[1] > 144 and picture.pixels.shape[2] == 3
     kernels = read_image(tmp_path / "photo_x4_kernels.png").pixels
     assert kernels.shape[0] == kernels.shape[1] > 21  # a mosaic of 21x21 kernels
     assert main(["--quiet", "upscale", str(source), "--method", "bicubic", "--save-depth", "-o",

@@ -23,18 +23,18 @@ from ssr.errors import SsrError, UnavailableError
 class UpscaleWorker:
     """A Ray Data callable class: builds the method once per actor, upscales one job per row."""
 
-    def __init__(self, method: str, scale: int, options: dict, overwrite: bool, max_pixels: int,
-                 max_output_pixels: int, protected: list[str], threads: int) -> None:
+    def __init__(self, method: str, scale: int, options: dict, output: dict, protected: list[str],
+                 threads: int) -> None:
         import torch
 
         from ssr.methods import make_method
         from ssr.progress import set_quiet
+        from ssr.upscale import OutputOptions
 
         set_quiet(True)
         torch.set_num_threads(threads)
         self.method = make_method(method, scale=scale, **options)
-        self.scale, self.overwrite = scale, overwrite
-        self.max_pixels, self.max_output_pixels = max_pixels, max_output_pixels
+        self.scale, self.output = scale, OutputOptions(**output)
         self.protected = {Path(p) for p in protected}
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
@@ -43,8 +43,7 @@ class UpscaleWorker:
         statuses = []
         for source, target in zip(batch["source"], batch["target"]):
             try:
-                upscale_file(Job(Path(source), Path(target)), self.method, self.scale, self.overwrite,
-                             self.max_pixels, self.protected, self.max_output_pixels)
+                upscale_file(Job(Path(source), Path(target)), self.method, self.scale, self.output, self.protected)
                 statuses.append("ok")
             except SsrError as exc:
                 statuses.append(str(exc))
@@ -52,7 +51,7 @@ class UpscaleWorker:
 
 
 def run_on_ray(jobs: list, method: str, scale: int, options: dict, *, workers: int, threads: int = 1,
-               overwrite: bool, max_pixels: int, max_output_pixels: int, protected: set[Path]) -> tuple[int, list[str]]:
+               output, protected: set[Path]) -> tuple[int, list[str]]:
     """Run planned jobs on Ray; returns (number written, one-line error per failed file)."""
     try:
         import ray
@@ -61,8 +60,7 @@ def run_on_ray(jobs: list, method: str, scale: int, options: dict, *, workers: i
     if not jobs:
         return 0, []
     with _quiet_stderr():  # Ray's own INFO/WARNING lines (Python and C++); ssr reports results itself
-        return _run(ray, jobs, method, scale, options, workers, threads, overwrite, max_pixels, max_output_pixels,
-                    protected)
+        return _run(ray, jobs, method, scale, options, workers, threads, output, protected)
 
 
 @contextlib.contextmanager
@@ -83,7 +81,9 @@ def _quiet_stderr():
         os.close(devnull)
 
 
-def _run(ray, jobs, method, scale, options, workers, threads, overwrite, max_pixels, max_output_pixels, protected):
+def _run(ray, jobs, method, scale, options, workers, threads, output, protected):
+    import dataclasses
+
     started_here = not ray.is_initialized()
     if started_here:
         ray.init(num_cpus=workers * threads, include_dashboard=False, log_to_driver=False,
@@ -97,8 +97,8 @@ def _run(ray, jobs, method, scale, options, workers, threads, overwrite, max_pix
         dataset = ray.data.from_items(items, override_num_blocks=min(len(items), workers * 4))
         results = dataset.map_batches(
             UpscaleWorker, batch_size=1, compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=threads,
-            fn_constructor_kwargs={"method": method, "scale": scale, "options": options, "overwrite": overwrite,
-                                   "max_pixels": max_pixels, "max_output_pixels": max_output_pixels,
+            fn_constructor_kwargs={"method": method, "scale": scale, "options": options,
+                                   "output": dataclasses.asdict(output),
                                    "protected": [str(p) for p in protected], "threads": threads},
         ).take_all()
     finally:

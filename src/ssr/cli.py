@@ -79,21 +79,24 @@ def _check_device(device: str | None) -> None:
 def _svkr_options(args: argparse.Namespace) -> dict:
     """The SVKR options the user set explicitly (None = not given; the method decides if they apply)."""
     return {"rounds": args.rounds, "tile": args.tile, "overlap": args.tile_overlap, "depth": args.depth,
-            "precision": args.precision, "device": args.device, "weights": args.weights}
+            "precision": args.precision, "device": args.device, "weights": args.weights,
+            "strength": args.strength}
 
 
 def cmd_upscale(args: argparse.Namespace) -> int:
     from ssr.methods import make_method
-    from ssr.upscale import run_upscale
+    from ssr.upscale import OutputOptions, run_upscale
 
+    output = OutputOptions(ext=args.ext, quality=args.quality, suffix=args.suffix, outscale=args.outscale,
+                           long_edge=args.long_edge, overwrite=args.overwrite, save_depth=args.save_depth,
+                           save_kernels=args.save_kernels, save_blur=args.save_blur, max_pixels=args.max_pixels,
+                           max_output_pixels=args.max_output_pixels)
     _threads(args.threads)
     _check_device(args.device)
     method = make_method(args.method, scale=args.scale or 4, **_svkr_options(args))
     scale = args.scale if args.scale else (method.scale or 4)
     written, failures = run_upscale(args.inputs, args.output, method, scale, recursive=args.recursive,
-                                    overwrite=args.overwrite, max_pixels=args.max_pixels,
-                                    max_output_pixels=args.max_output_pixels, save_depth=args.save_depth,
-                                    save_kernels=args.save_kernels, shard=args.shard,
+                                    options=output, shard=args.shard,
                                     skip_existing=args.skip_existing or bool(args.ray),
                                     ray=({"workers": args.ray, "threads": args.threads or 1, "method": args.method,
                                           "options": {k: v for k, v in _svkr_options(args).items() if v is not None}}
@@ -146,7 +149,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
                        args.scale, Path(args.out), seed=args.seed,
                        depth_dir=Path(args.depth_dir) if args.depth_dir else None,
                        overrides=_overrides(args.set), cache_dir=Path(args.cache) if args.cache else None,
-                       with_perceptual=not args.no_perceptual, weights=args.weights)
+                       with_perceptual=not args.no_perceptual, weights=args.weights,
+                       figure_images=args.figure_images)
     print(result["table"], end="")
     print(f"wrote {Path(args.out) / 'table.md'}, results.json, per_image.csv, figure.png")
     return 0
@@ -262,7 +266,15 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Upscale images. Outputs default to NAME_x{scale}.png beside each input.")
     p.add_argument("inputs", nargs="+", help="image files, folders or glob patterns")
     p.add_argument("-o", "--output", help="output file (one input) or folder")
-    p.add_argument("--scale", type=int, choices=(2, 4), help="upscaling factor (default: the model's, else 4)")
+    p.add_argument("--scale", type=positive_int,
+                   help="model scale (ssr weights: 2 or 4; classical methods: any; default: the model's, else 4)")
+    p.add_argument("--outscale", type=float, help="final size = input size x this (any number; SR at the model "
+                                                   "scale, then MATLAB bicubic resize)")
+    p.add_argument("--long-edge", type=positive_int, metavar="PX", help="final longer side in pixels")
+    p.add_argument("--ext", default="png", choices=("png", "jpg", "webp", "tif", "auto"),
+                   help="output format (auto = the input's own; default png)")
+    p.add_argument("--quality", type=positive_int, help="JPEG/WebP quality 1..100 (JPEG default 95, WebP lossless)")
+    p.add_argument("--suffix", help="added to the input's name (default _x{scale}); '' for none")
     p.add_argument("--method", default=DEFAULT_METHOD,
                    help=f"ssr (SVKR, shipped weights), ssr-t1, ssr-nodepth, ssr-bf16, bicubic, lanczos, nearest, "
                         f"bicubic+usm, spandrel:PATH, ncnn:NAME (default {DEFAULT_METHOD})")
@@ -275,12 +287,19 @@ def build_parser() -> argparse.ArgumentParser:
     svkr.add_argument("--tile-overlap", type=non_negative_int,
                       help=f"LR pixels of tile context/blending (default {defaults.overlap})")
     svkr.add_argument("--device", help=f"cpu or cuda[:N] (default {defaults.device})")
+    svkr.add_argument("--strength", type=float,
+                      help="0..1: how much restoration to apply (1 = full, default; 0 = plain bicubic; 0.5 for "
+                           "clean or heavily compressed photos where full strength looks over-processed)")
     svkr.add_argument("--weights", help="weight set: a name registered with `ssr weights add`, or a folder with "
                                         "a manifest.json (default: the shipped weights)")
     svkr.add_argument("--precision", choices=PRECISIONS,
                       help=f"bf16: networks under bfloat16 autocast, several times faster on CPUs with "
                            f"AVX512-BF16/AMX (default {defaults.precision})")
-    p.add_argument("--save-depth", action="store_true", help="also write NAME_depth.png (16-bit, 1 = nearest)")
+    p.add_argument("--save-depth", action="store_true",
+                   help="also write NAME_depth.png (colour, near/far legend) and NAME_depth16.png (16-bit grey, "
+                        "LR size, 65535 = nearest)")
+    p.add_argument("--save-blur", action="store_true",
+                   help="also write NAME_blur.png: estimated blur width (output pixels) as a heat map over the photo")
     p.add_argument("--save-kernels", action="store_true", help="also write NAME_kernels.png (kernel mosaic)")
     p.add_argument("-r", "--recursive", action="store_true", help="walk folders recursively")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never inputs)")
@@ -333,6 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a protocol setting")
     p.add_argument("--cache", help="cache folder for LR sets (default ~/.cache/ssr)")
     p.add_argument("--weights", help="weight set of the ssr methods (name or folder; default: shipped)")
+    p.add_argument("--figure-images", type=positive_int, default=3, help="images (rows) in figure.png (default 3)")
     p.add_argument("--threads", type=positive_int)
     p.add_argument("--no-perceptual", action="store_true")
     p.set_defaults(func=cmd_bench)

@@ -53,6 +53,8 @@ class LoadedImage:
     alpha: np.ndarray | None  # float32 (H, W) in [0, 1] or None
     bit_depth: int  # 8 or 16: precision of the source
     path: Path | None = None
+    icc: bytes | None = None  # ICC colour profile, carried to outputs
+    exif: bytes | None = None  # EXIF block (orientation reset to 1: the pixels are already upright)
 
     @property
     def height(self) -> int:
@@ -95,6 +97,20 @@ def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
         8: lambda a: np.swapaxes(a, 0, 1)[::-1],
     }
     return np.ascontiguousarray(ops[orientation](array)) if orientation in ops else array
+
+
+def _metadata(image: Image.Image) -> tuple[bytes | None, bytes | None]:
+    """(ICC profile, EXIF bytes with the orientation reset to 1) of an opened image; None where absent."""
+    icc = image.info.get("icc_profile") or None
+    try:
+        exif = image.getexif()
+        if not len(exif):
+            return icc, None
+        if 0x0112 in exif:
+            exif[0x0112] = 1  # ssr applies the orientation to the pixels
+        return icc, exif.tobytes()
+    except Exception:  # unreadable EXIF: keep the picture, drop the block
+        return icc, None
 
 
 def _orientation_tag(image: Image.Image, path: Path) -> int:
@@ -185,6 +201,7 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
                 raise ImageReadError(f"{path}: unsupported pixel mode '{image.mode}'")
             sixteen = _is_sixteen_bit(image)
             orientation = _orientation_tag(image, path)
+            icc, exif = _metadata(image)
             image.load()
         except ImageReadError:
             raise
@@ -214,7 +231,7 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
         bit_depth = 8
     if not np.isfinite(pixels).all():
         raise ImageReadError(f"{path}: image contains non-finite values")
-    return LoadedImage(np.ascontiguousarray(pixels), alpha, bit_depth, path)
+    return LoadedImage(np.ascontiguousarray(pixels), alpha, bit_depth, path, icc, exif)
 
 
 def _check_creatable(target: Path, what: str) -> None:
@@ -257,10 +274,12 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def write_image(path: str | Path, pixels: np.ndarray, alpha: np.ndarray | None = None, *,
                 bit_depth: int = 8, overwrite: bool = True, protected: Iterable[Path] = (),
-                jpeg_quality: int = 95) -> Path:
+                quality: int | None = None, icc: bytes | None = None, exif: bytes | None = None) -> Path:
     """Write float [0, 1] pixels (H, W, C) atomically; 16-bit where asked and the format allows.
 
-    `protected` lists input files that must never be replaced, whatever `overwrite` says.
+    `protected` lists input files that must never be replaced, whatever `overwrite` says. `quality`
+    applies to JPEG (default 95) and WebP (default lossless). `icc` and `exif` are written where the
+    format holds them (PNG, JPEG, WebP, TIFF; 16-bit PNG too; not BMP or 16-bit TIFF).
     """
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
@@ -291,8 +310,10 @@ def write_image(path: str | Path, pixels: np.ndarray, alpha: np.ndarray | None =
     try:
         if sixteen:
             _write_sixteen_bit(Path(tmp_name), array)
+            if fmt == "PNG" and (icc or exif):
+                _png_add_metadata(Path(tmp_name), icc, exif)
         else:
-            _write_eight_bit(Path(tmp_name), array, fmt, jpeg_quality)
+            _write_eight_bit(Path(tmp_name), array, fmt, quality, icc, exif)
         publish(tmp_name, path, overwrite=overwrite)
     except BaseException as exc:  # includes KeyboardInterrupt from SIGINT/SIGTERM/SIGHUP: no debris
         Path(tmp_name).unlink(missing_ok=True)
@@ -305,23 +326,47 @@ def write_image(path: str | Path, pixels: np.ndarray, alpha: np.ndarray | None =
     return path
 
 
-def _write_eight_bit(path: Path, array: np.ndarray, fmt: str, jpeg_quality: int) -> None:
+def _write_eight_bit(path: Path, array: np.ndarray, fmt: str, quality: int | None, icc: bytes | None = None,
+                     exif: bytes | None = None) -> None:
     data = to_uint8(array)
     channels = data.shape[2]
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
     image = Image.fromarray(data[..., 0] if channels == 1 else data, mode=mode)
     options: dict = {}
     if fmt == "JPEG":
-        options = {"quality": jpeg_quality}
+        options = {"quality": quality or 95}
         if mode == "LA":
             image = image.convert("L")
     elif fmt == "PNG":
         options = {"compress_level": 6}
     elif fmt == "WEBP":
-        options = {"lossless": True}
+        options = {"quality": quality} if quality else {"lossless": True}
     elif fmt == "BMP" and mode == "LA":
         image = image.convert("L")
+    if fmt != "BMP":
+        if icc:
+            options["icc_profile"] = icc
+        if exif:
+            options["exif"] = exif
     image.save(path, format=fmt, **options)
+
+
+def _png_add_metadata(path: Path, icc: bytes | None, exif: bytes | None) -> None:
+    """Insert iCCP / eXIf chunks after IHDR of a PNG that another encoder (OpenCV, 16-bit) wrote."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    data = path.read_bytes()
+    ihdr_end = 8 + 8 + struct.unpack(">I", data[8:12])[0] + 4
+    extra = b""
+    if icc:
+        extra += chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(icc))
+    if exif:
+        extra += chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
+    path.write_bytes(data[:ihdr_end] + extra + data[ihdr_end:])
 
 
 def _write_sixteen_bit(path: Path, array: np.ndarray) -> None:

@@ -29,6 +29,7 @@ class SVKROptions:
     device: str = "cpu"  # cpu | cuda | cuda:N
     kernels: str = "estimated"  # estimated (DKENet) | true (the oracle ablation: a synthetic set's truth)
     weights: str | None = None  # weight set: None = shipped, a user set's name, or a folder with a manifest
+    strength: float = 1.0  # 1 = full restoration, 0 = plain bicubic enlargement, between = a blend
 
     def __post_init__(self) -> None:
         if self.rounds < 1:
@@ -44,6 +45,8 @@ class SVKROptions:
             raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'")
         if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ConfigError(f"--device must be cpu or cuda[:N], got '{self.device}'")
+        if not 0 <= self.strength <= 1:
+            raise ConfigError(f"--strength must be in [0, 1], got {self.strength}")
         if self.kernels not in KERNEL_SOURCES:
             raise ConfigError(f"kernels must be one of {KERNEL_SOURCES}, got '{self.kernels}'")
 
@@ -54,4 +57,4 @@ class SVKROptions:
 #: Option name -> the command-line flag that sets it (for messages about options that do not apply).
 FLAGS = {"rounds": "--rounds", "beta": "--beta", "tile": "--tile", "overlap": "--tile-overlap",
          "depth": "--depth", "precision": "--precision", "device": "--device", "kernels": "--kernels",
-         "weights": "--weights"}
+         "weights": "--weights", "strength": "--strength"}

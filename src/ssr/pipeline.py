@@ -33,6 +33,7 @@ import torch
 
 from ssr.arrays import hwc_to_chw
 from ssr.depth.base import DepthEstimator
+from ssr.imresize import imresize
 from ssr.models.registry import ModelDescriptor
 from ssr.options import SVKROptions
 from ssr.progress import progress
@@ -142,7 +143,11 @@ class SVKRPipeline:
             kernels = self.rrdb.code.decode(c_t)
             with self._autocast():
                 sr = self.rrdb(lr_t, kernels)
-            return sr.float()[0].clamp(0, 1).cpu().numpy()
+            sr = sr.float()[0].clamp(0, 1).cpu().numpy()
+            if self.options.strength < 1:  # blend toward plain bicubic (per tile: the context covers its support)
+                base = np.clip(imresize(lr[top:top + th, left:left + tw], scale=self.scale), 0, 1).transpose(2, 0, 1)
+                sr = np.clip(base + self.options.strength * (sr - base), 0, 1).astype(np.float32)
+            return sr
 
         sr = run_tiled(lr, one_tile, 3, self.scale, self.tile, self.overlap, "SR")
         return np.clip(sr.transpose(1, 2, 0), 0, 1)

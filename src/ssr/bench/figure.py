@@ -30,22 +30,43 @@ def busiest_window(hr: np.ndarray, size: int, scale: int) -> tuple[int, int]:
 
 
 def figure_grid(rows: list[dict[str, np.ndarray]], columns: list[str], path: Path, scale: int,
-                crop: int = 96) -> Path:
-    """rows: {column name: (H, W, 3) float image at HR size}; LR must already be pixel-replicated."""
+                crop: int = 192, names: list[str] | None = None) -> Path:
+    """One row per image, one column per method: the same detailed crop of each, labelled.
+
+    rows: {column name: (H, W, C) float image at HR size}; LR must already be pixel-replicated. Each
+    crop is captioned with its PSNR-Y against the HR crop (not for LR/HR themselves); `names` label
+    the rows (image names) on the left.
+    """
+    from PIL import ImageFont
+
+    from ssr.metrics.psnr_ssim import psnr_y
+
     crop = min(crop, *(min(r["HR"].shape[:2]) for r in rows))
     crop -= crop % scale
-    tiles = []
-    for row in rows:
-        top, left = busiest_window(row["HR"], crop, scale)
-        tiles.append([row[c][top:top + crop, left:left + crop] for c in columns])
-    width, height = crop * len(columns), (crop + 0) * len(rows) + LABEL_HEIGHT
+    font_size = max(12, crop // 14)
+    try:
+        font = ImageFont.load_default(size=font_size)
+    except TypeError:  # Pillow < 10.1
+        font = ImageFont.load_default()
+    header, caption = font_size + 8, font_size + 6
+    label_w = (max(len(n) for n in names) * font_size * 6 // 10 + 10) if names else 0
+    width = label_w + crop * len(columns)
+    height = header + (crop + caption) * len(rows)
     canvas = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(canvas)
     for j, name in enumerate(columns):
-        draw.text((j * crop + 2, 1), name[: max(4, crop // 6)], fill="black")
-    for i, tile_row in enumerate(tiles):
-        for j, tile in enumerate(tile_row):
-            rgb = to_rgb(tile)
-            canvas.paste(Image.fromarray(to_uint8(rgb)), (j * crop, LABEL_HEIGHT + i * crop))
+        draw.text((label_w + j * crop + 4, 3), name, fill="black", font=font)
+    for i, row in enumerate(rows):
+        top, left = busiest_window(row["HR"], crop, scale)
+        y = header + i * (crop + caption)
+        if names:
+            draw.text((4, y + crop // 2 - font_size // 2), names[i], fill="black", font=font)
+        hr_crop = to_rgb(row["HR"][top:top + crop, left:left + crop])
+        for j, column in enumerate(columns):
+            tile = to_rgb(row[column][top:top + crop, left:left + crop])
+            canvas.paste(Image.fromarray(to_uint8(tile)), (label_w + j * crop, y))
+            if column not in ("LR", "HR"):
+                value = psnr_y(tile, hr_crop, crop_border=0)
+                draw.text((label_w + j * crop + 4, y + crop + 1), f"{value:.2f} dB", fill="black", font=font)
     pixels = np.asarray(canvas).astype(np.float32) / 255.0
     return write_image(path, pixels)

@@ -155,5 +155,6 @@ def run_bench(protocol: str, hr_dir: Path, method_specs: list[str], scale: int, 
         hr = read_image(set_dir / entry["files"]["hr"]).pixels
         grid_rows.append({"LR": nearest(lr, scale), "HR": hr,
                           **{m.name: outputs[m.name][entry["name"]] for m in methods}})
-    figure_grid(grid_rows, ["LR"] + [m.name for m in methods] + ["HR"], out_dir / "figure.png", scale)
+    figure_grid(grid_rows, ["LR"] + [m.name for m in methods] + ["HR"], out_dir / "figure.png", scale,
+                names=[entry["name"] for entry in manifest["images"][:figure_images]])
     return {"table": table, "summary": summaries, "set": set_dir}
