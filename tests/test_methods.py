@@ -54,11 +54,11 @@ def test_bench_runs_the_ablations_including_the_oracle(tiny_weights, hr_folder, 
 
 def test_each_default_is_written_once_and_presets_only_fix_their_field():
     defaults = SVKROptions()
-    assert (defaults.rounds, defaults.tile, defaults.overlap, defaults.beta) == (3, 96, 16, 0.9)
+    assert (defaults.rounds, defaults.tile, defaults.overlap, defaults.beta) == (1, 96, 16, 0.9)
     for name, fixed in PRESETS.items():
         options = svkr_options(name)
         changed = {k for k in vars(defaults) if getattr(options, k) != getattr(defaults, k)}
-        assert changed == set(fixed), name
+        assert changed == {k for k, v in fixed.items() if v != getattr(defaults, k)}, name
 
 
 @pytest.mark.parametrize("options, message", [
@@ -76,9 +76,9 @@ def test_bad_options_fail_when_made(options, message):
 def test_options_that_do_not_apply_are_errors_not_ignored(tiny_weights):
     with pytest.raises(ConfigError, match="--rounds, --depth do not apply to method 'bicubic'"):
         make_method("bicubic", rounds=7, depth="hf:/nonexistent")
-    with pytest.raises(ConfigError, match="ssr-t1' fixes --rounds"):
-        make_method("ssr-t1", rounds=3)
-    assert make_method("ssr-t1", rounds=1).pipeline.rounds == 1  # agreeing with the preset is fine
+    with pytest.raises(ConfigError, match="ssr-t3' fixes --rounds"):
+        make_method("ssr-t3", rounds=2)
+    assert make_method("ssr-t3", rounds=3).pipeline.rounds == 3  # agreeing with the preset is fine
     assert make_method("bicubic", rounds=None).name == "bicubic"  # None = not given
 
 
@@ -94,7 +94,7 @@ def test_cli_refuses_svkr_flags_for_other_methods(tmp_path, capsys):
 
 def test_result_carries_the_intermediates(tiny_weights):
     lr = smooth_image(5, 20, 24)
-    result = make_method("ssr", tile=0, keep_rounds=True).upscale(lr, 4)
+    result = make_method("ssr", tile=0, rounds=3, keep_rounds=True).upscale(lr, 4)
     assert result.image.shape == (80, 96, 3) and result.image.dtype == np.float32
     assert result.depth.shape == (20, 24) and result.kernel_codes.shape == (6, 20, 24)
     assert len(result.rounds) == 3 and np.array_equal(result.rounds[-1], result.image)

@@ -23,7 +23,7 @@ class SSRUpscale:
         return {"required": {"image": ("IMAGE",),
                              "scale": ([4, 2],),
                              "tile": ("INT", {"default": 96, "min": 0, "max": 1024}),
-                             "rounds": ("INT", {"default": 3, "min": 1, "max": 8})},
+                             "rounds": ("INT", {"default": 1, "min": 1, "max": 8})},
                 "optional": {"weights": ("STRING", {"default": ""})}}
 
     _cache: dict = {}

@@ -116,8 +116,12 @@ def _metadata(image: Image.Image) -> tuple[bytes | None, bytes | None]:
 def _orientation_tag(image: Image.Image, path: Path) -> int:
     """The EXIF orientation (1..8); a missing or garbage tag counts as 1, as image viewers treat it."""
     try:
-        orientation = int(image.getexif().get(0x0112, 1))
-    except (TypeError, ValueError, OSError, SyntaxError):
+        value = image.getexif().get(0x0112, 1)
+    except (OSError, SyntaxError, ValueError):  # unreadable EXIF (e.g. a truncated file): decoding will tell
+        return 1
+    try:
+        orientation = int(value)
+    except (TypeError, ValueError):
         orientation = 0
     if orientation not in range(1, 9):
         warnings.warn(f"{path.name}: ignoring an invalid EXIF orientation tag")
@@ -292,16 +296,26 @@ def write_image(path: str | Path, pixels: np.ndarray, alpha: np.ndarray | None =
         raise ImageWriteError(f"{path}: exists (pass --overwrite to replace it)")
     if not path.parent.exists():
         raise ImageWriteError(f"{path.parent}: output folder does not exist")
-    pixels = np.asarray(pixels, dtype=np.float32)
+    pixels = np.asarray(pixels)
     if pixels.ndim == 2:
         pixels = pixels[..., None]
     if alpha is not None and fmt in ("JPEG", "BMP"):
         alpha = None  # these formats have no alpha channel; colour is kept
-    planes = [np.clip(pixels, 0, 1)]
-    if alpha is not None:
-        planes.append(np.clip(np.asarray(alpha, dtype=np.float32), 0, 1)[..., None])
-    array = np.concatenate(planes, axis=2)
-    sixteen = bit_depth == 16 and fmt in SIXTEEN_BIT_FORMATS
+    if pixels.dtype in (np.uint8, np.uint16):  # already quantised (big images arrive this way): no float copy
+        sixteen = pixels.dtype == np.uint16 and fmt in SIXTEEN_BIT_FORMATS
+        if pixels.dtype == np.uint16 and not sixteen:
+            pixels = ((pixels.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+        array = pixels
+        if alpha is not None:
+            top = 65535.0 if array.dtype == np.uint16 else 255.0
+            quantised = np.clip(np.round(np.asarray(alpha, np.float64) * top), 0, top).astype(array.dtype)
+            array = np.concatenate([array, quantised[..., None]], axis=2)
+    else:
+        planes = [np.clip(np.asarray(pixels, np.float32), 0, 1)]
+        if alpha is not None:
+            planes.append(np.clip(np.asarray(alpha, dtype=np.float32), 0, 1)[..., None])
+        array = np.concatenate(planes, axis=2) if len(planes) > 1 else planes[0]
+        sixteen = bit_depth == 16 and fmt in SIXTEEN_BIT_FORMATS
 
     try:
         tmp_name = temp_beside(path)
@@ -328,7 +342,7 @@ def write_image(path: str | Path, pixels: np.ndarray, alpha: np.ndarray | None =
 
 def _write_eight_bit(path: Path, array: np.ndarray, fmt: str, quality: int | None, icc: bytes | None = None,
                      exif: bytes | None = None) -> None:
-    data = to_uint8(array)
+    data = array if array.dtype == np.uint8 else to_uint8(array)
     channels = data.shape[2]
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
     image = Image.fromarray(data[..., 0] if channels == 1 else data, mode=mode)
@@ -372,7 +386,8 @@ def _png_add_metadata(path: Path, icc: bytes | None, exif: bytes | None) -> None
 def _write_sixteen_bit(path: Path, array: np.ndarray) -> None:
     import cv2
 
-    data = np.clip(np.round(array.astype(np.float64) * 65535.0), 0, 65535).astype(np.uint16)
+    data = array if array.dtype == np.uint16 else (
+        np.clip(np.round(array.astype(np.float64) * 65535.0), 0, 65535).astype(np.uint16))
     channels = data.shape[2]
     if channels == 3:
         data = data[..., ::-1]

@@ -20,7 +20,9 @@ KERNEL_SOURCES = ("estimated", "true")
 class SVKROptions:
     """How the SVKR pipeline runs (SSR Algorithm 1 + tiling)."""
 
-    rounds: int = 3  # T: depth -> kernels -> SR rounds
+    rounds: int = 1  # T: depth -> kernels -> SR rounds. 1 by default: with today's weights T = 3 adds only
+    #                  +0.01 dB on held-out Middlebury dof for 2.5x the time (docs/benchmarks.md); `ssr-t3`
+    #                  / --rounds 3 is the paper's full Algorithm 1
     beta: float = 0.9  # momentum of the kernel field between rounds (Eq. 2 as ssr reads it)
     tile: int = 96  # LR tile side (0 = the whole image at once)
     overlap: int = 16  # LR pixels of context + blending around each tile

@@ -36,7 +36,7 @@ from ssr.depth.base import DepthEstimator
 from ssr.imresize import imresize
 from ssr.models.registry import ModelDescriptor
 from ssr.options import SVKROptions
-from ssr.progress import progress
+from ssr.progress import progress_bar
 
 
 @dataclass
@@ -68,32 +68,77 @@ def ramp(length: int, overlap: int, at_start: bool, at_end: bool) -> np.ndarray:
     return weight
 
 
+def tile_positions(h: int, w: int, tile: int, overlap: int) -> list[tuple[int, int]]:
+    if tile <= 0 or (h <= tile and w <= tile):
+        return [(0, 0)]
+    return [(top, left) for top in tile_starts(h, tile, overlap) for left in tile_starts(w, tile, overlap)]
+
+
 def run_tiled(lr: np.ndarray, fn: Callable[[int, int, int, int], np.ndarray], out_channels: int, scale: int,
-              tile: int, overlap: int, label: str = "") -> np.ndarray:
+              tile: int, overlap: int, tick: Callable[[], None] = lambda: None,
+              out_dtype: type | None = None) -> np.ndarray:
     """Blend fn(top, left, h, w) -> (C, h*scale, w*scale) over overlapping LR tiles.
 
     Each tile is computed with `overlap` extra LR pixels of context on every side (clamped to the
     image) that are cut away, so no kept pixel sees a tile border; neighbouring tiles then overlap by
-    `overlap` pixels and are blended with linear ramps.
+    `overlap` pixels and are blended with linear ramps. `tick` is called once per tile (progress).
+
+    out_dtype None: returns float32 (C, sH, sW). out_dtype uint8/uint16: returns (sH, sW, C) of that
+    type, built band by band: a row of tiles is blended in a float buffer as tall as one tile, and the
+    rows no later tile touches are quantised (as `to_uint8` does) into the output at once, so memory
+    holds the quantised image plus one band, never a full-size float image.
     """
     h, w = lr.shape[:2]
     if tile <= 0 or (h <= tile and w <= tile):
-        return fn(0, 0, h, w)
-    out = np.zeros((out_channels, h * scale, w * scale), np.float32)
-    weight_sum = np.zeros((h * scale, w * scale), np.float32)
-    positions = [(top, left) for top in tile_starts(h, tile, overlap) for left in tile_starts(w, tile, overlap)]
+        out = fn(0, 0, h, w)
+        tick()
+        return out if out_dtype is None else _quantise(out, out_dtype).transpose(1, 2, 0)
+    tops, lefts = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
     th, tw = min(tile, h), min(tile, w)
-    for top, left in progress(positions, f"tiles ({label})"):
-        y0, y1 = max(0, top - overlap), min(h, top + th + overlap)
-        x0, x1 = max(0, left - overlap), min(w, left + tw + overlap)
-        wy = ramp(th * scale, overlap * scale, top == 0, top + th >= h)
-        wx = ramp(tw * scale, overlap * scale, left == 0, left + tw >= w)
-        piece = fn(y0, x0, y1 - y0, x1 - x0)
-        piece = piece[:, (top - y0) * scale:(top - y0 + th) * scale, (left - x0) * scale:(left - x0 + tw) * scale]
-        weight = wy[:, None] * wx[None, :]
-        out[:, top * scale:(top + th) * scale, left * scale:(left + tw) * scale] += piece * weight
-        weight_sum[top * scale:(top + th) * scale, left * scale:(left + tw) * scale] += weight
-    return out / weight_sum
+    s = scale
+    if out_dtype is None:
+        out = np.zeros((out_channels, h * s, w * s), np.float32)
+        weight_sum = np.zeros((h * s, w * s), np.float32)
+        band_top = 0
+    else:
+        out = np.empty((h * s, w * s, out_channels), out_dtype)
+        carry = None  # (accumulator, weights, first row) of rows a finished band left unfinished
+    for i, top in enumerate(tops):
+        if out_dtype is not None:
+            band_top, band_rows = top * s, th * s
+            acc = np.zeros((out_channels, band_rows, w * s), np.float32)
+            wsum = np.zeros((band_rows, w * s), np.float32)
+            if carry is not None:
+                c_acc, c_w, c_top = carry
+                rows = c_acc.shape[1]
+                acc[:, c_top - band_top:c_top - band_top + rows] += c_acc
+                wsum[c_top - band_top:c_top - band_top + rows] += c_w
+            target, target_w = acc, wsum
+        else:
+            target, target_w = out, weight_sum
+        for left in lefts:
+            y0, y1 = max(0, top - overlap), min(h, top + th + overlap)
+            x0, x1 = max(0, left - overlap), min(w, left + tw + overlap)
+            wy = ramp(th * s, overlap * s, top == 0, top + th >= h)
+            wx = ramp(tw * s, overlap * s, left == 0, left + tw >= w)
+            piece = fn(y0, x0, y1 - y0, x1 - x0)
+            piece = piece[:, (top - y0) * s:(top - y0 + th) * s, (left - x0) * s:(left - x0 + tw) * s]
+            weight = wy[:, None] * wx[None, :]
+            r0 = top * s - band_top
+            target[:, r0:r0 + th * s, left * s:(left + tw) * s] += piece * weight
+            target_w[r0:r0 + th * s, left * s:(left + tw) * s] += weight
+            tick()
+        if out_dtype is not None:
+            final = (tops[i + 1] * s if i + 1 < len(tops) else h * s) - band_top
+            out[band_top:band_top + final] = _quantise(acc[:, :final] / wsum[:final], out_dtype).transpose(1, 2, 0)
+            carry = (acc[:, final:], wsum[final:], band_top + final) if final < acc.shape[1] else None
+    return out / weight_sum if out_dtype is None else out
+
+
+def _quantise(values: np.ndarray, dtype: type) -> np.ndarray:
+    """Float [0, 1] -> uint8/uint16 exactly as the image writer rounds (x * max, half to even, clip)."""
+    top = float(np.iinfo(dtype).max)
+    return np.clip(np.round(np.asarray(values, np.float64) * top), 0, top).astype(dtype)
 
 
 class SVKRPipeline:
@@ -112,6 +157,7 @@ class SVKRPipeline:
         self.precision = options.precision
         # False keeps only the latest depth/code/SR (big images: each SR round is a full output image)
         self.keep_rounds = keep_rounds
+        self._tick: Callable[[], None] = lambda: None
 
     def _autocast(self):
         device_type = "cuda" if str(self.device).startswith("cuda") else "cpu"
@@ -132,11 +178,11 @@ class SVKRPipeline:
                 kernels = self.dkenet(lr_t, d_t)
             return code(kernels.float())[0].cpu().numpy()
 
-        return run_tiled(lr, one_tile, code.dim, 1, self.tile, self.overlap, "kernels")
+        return run_tiled(lr, one_tile, code.dim, 1, self.tile, self.overlap, self._tick)
 
     @torch.no_grad()
-    def restore(self, lr: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        """Kernel-conditioned RRDB on tiles (codes decoded to kernels per tile)."""
+    def restore(self, lr: np.ndarray, codes: np.ndarray, out_dtype: type | None = None) -> np.ndarray:
+        """The kernel-conditioned SR network on tiles; float (sH, sW, 3), or uint8/uint16 built band by band."""
         def one_tile(top, left, th, tw):
             lr_t = self._tensor(hwc_to_chw(lr[top:top + th, left:left + tw]))[None]
             c_t = self._tensor(codes[:, top:top + th, left:left + tw])[None]
@@ -149,14 +195,22 @@ class SVKRPipeline:
                 sr = np.clip(base + self.options.strength * (sr - base), 0, 1).astype(np.float32)
             return sr
 
-        sr = run_tiled(lr, one_tile, 3, self.scale, self.tile, self.overlap, "SR")
+        if out_dtype is not None:
+            return run_tiled(lr, one_tile, 3, self.scale, self.tile, self.overlap, self._tick, out_dtype)
+        sr = run_tiled(lr, one_tile, 3, self.scale, self.tile, self.overlap, self._tick)
         return np.clip(sr.transpose(1, 2, 0), 0, 1)
 
-    def __call__(self, lr: np.ndarray, true_codes: np.ndarray | None = None) -> SVKRResult:
-        """Run T rounds; `true_codes` (oracle ablation) replaces the kernel estimate."""
+    def __call__(self, lr: np.ndarray, true_codes: np.ndarray | None = None, out_dtype: type | None = None,
+                 label: str = "") -> SVKRResult:
+        """Run T rounds; `true_codes` (oracle ablation) replaces the kernel estimate. `out_dtype`
+        (uint8/uint16) returns every SR as that type, built band by band (bounded memory at any size);
+        one progress bar per call shows the round, the stage and an ETA."""
         lr = np.asarray(lr, np.float32)
         h, w = lr.shape[:2]
         result = SVKRResult(sr=np.empty(0))
+        tiles = len(tile_positions(h, w, self.tile, self.overlap))
+        bar = progress_bar(2 * self.rounds * tiles, label or "SVKR")
+        self._tick = lambda: bar.update(1)
         clock = time.perf_counter()
 
         def lap(stage: str) -> None:
@@ -173,13 +227,17 @@ class SVKRPipeline:
             # A round whose inputs did not change (same depth, or fixed oracle kernels) gives the same
             # estimate, and mixing equal fields changes nothing: reuse it instead of recomputing.
             stationary = t > 0 and (true_codes is not None or np.array_equal(depth, previous_depth))
+            bar.set_postfix_str(f"round {t + 1}/{self.rounds}: kernels")
+            if stationary:
+                bar.update(2 * tiles)
             if not stationary:
                 estimate = true_codes if true_codes is not None else self.estimate_codes(lr, depth)
                 codes = estimate if codes is None else self.beta * codes + (1 - self.beta) * estimate
             result.code_rounds.append(codes)
             lap("kernels")
+            bar.set_postfix_str(f"round {t + 1}/{self.rounds}: SR")
             if not stationary:
-                sr = self.restore(lr, codes)
+                sr = self.restore(lr, codes, out_dtype)
             result.sr_rounds.append(sr)
             lap("sr")
             previous_depth = depth
@@ -189,4 +247,5 @@ class SVKRPipeline:
             if not self.keep_rounds:
                 del result.depth_rounds[:-1], result.code_rounds[:-1], result.sr_rounds[:-1]
         result.sr = result.sr_rounds[-1]
+        bar.close()
         return result

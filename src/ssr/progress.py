@@ -31,3 +31,10 @@ def say(message: str) -> None:
         from tqdm import tqdm
 
         tqdm.write(message, file=sys.stderr)
+
+
+def progress_bar(total: int, desc: str):
+    """A manually advanced bar (update / set_postfix_str / close) with ETA; disabled when quiet."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, disable=_quiet, delay=1.0, leave=False, dynamic_ncols=True)

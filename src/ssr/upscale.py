@@ -20,7 +20,7 @@ import numpy as np
 
 from ssr.errors import DataError, ImageWriteError, SsrError
 from ssr.hashing import sweep_stale_temps
-from ssr.io import FORMATS, check_writable, is_image_path, list_images, megapixels, read_image, write_image
+from ssr.io import FORMATS, SIXTEEN_BIT_FORMATS, check_writable, is_image_path, list_images, megapixels, read_image, write_image
 from ssr.limits import DEFAULT_MAX_OUTPUT_PIXELS, DEFAULT_MAX_PIXELS
 from ssr.methods import Method
 from ssr.methods.classical import bicubic
@@ -178,13 +178,16 @@ def upscale_file(job: Job, method: Method, scale: int, options: OutputOptions, p
     if biggest > options.max_output_pixels:
         raise DataError(f"{job.source}: output would be {size[1]}x{size[0]} = {megapixels(size[0] * size[1])} "
                         f"(limit {megapixels(options.max_output_pixels)}; raise it with --max-output-pixels)")
-    result = method.upscale(loaded.pixels, scale)
-    sr = np.clip(result.image, 0, 1)
-    if loaded.pixels.shape[2] == 1 and sr.shape[2] == 3:
-        sr = sr.mean(axis=2, keepdims=True)  # grey stays grey
+    sixteen = loaded.bit_depth == 16 and FORMATS[job.target.suffix.lower()] in SIXTEEN_BIT_FORMATS
+    dtype = np.uint16 if sixteen else np.uint8
+    # quantised straight from the pipeline (band by band): no full-size float image at any size
+    result = method.upscale(loaded.pixels, scale, out_dtype=dtype)
+    sr = result.image
+    if loaded.pixels.shape[2] == 1 and sr.shape[2] == 3:  # grey stays grey
+        sr = np.round(sr.mean(axis=2, keepdims=True, dtype=np.float32)).astype(dtype)
     alpha = bicubic(loaded.alpha[..., None], scale)[..., 0] if loaded.alpha is not None else None
     if sr.shape[:2] != size:
-        sr = _resize(sr, size)
+        sr = _resize(sr.astype(np.float32) / np.iinfo(dtype).max, size)
         alpha = _resize(alpha[..., None], size)[..., 0] if alpha is not None else None
     job.target.parent.mkdir(parents=True, exist_ok=True)
     common = {"overwrite": options.overwrite, "protected": protected}
@@ -193,7 +196,8 @@ def upscale_file(job: Job, method: Method, scale: int, options: OutputOptions, p
     if options.save_depth or options.save_blur:
         from ssr import visualize
 
-        photo = sr if sr.shape[2] == 3 else np.repeat(sr, 3, axis=2)
+        photo = sr.astype(np.float32) / np.iinfo(sr.dtype).max if sr.dtype.kind == "u" else sr
+        photo = photo if photo.shape[2] == 3 else np.repeat(photo, 3, axis=2)
         if options.save_depth:
             write_image(extra_path(job.target, "depth"), visualize.depth_picture(result.depth, photo), **common)
             write_image(extra_path(job.target, "depth16"), result.depth[..., None], bit_depth=16, **common)

@@ -33,12 +33,8 @@ class DepthEstimator(Protocol):
 
 
 def reduce_for_depth(rgb: np.ndarray, max_side: int) -> np.ndarray:
-    """The view a depth network sees: the whole image, longer side at most `max_side`."""
-    h, w = rgb.shape[:2]
-    factor = min(1.0, max_side / max(h, w))
-    if factor == 1.0:
-        return rgb
-    return resize_float(rgb, max(1, round(h * factor)), max(1, round(w * factor)))
+    """The view a depth network sees: the whole image, longer side at most `max_side` (float [0, 1])."""
+    return view_at_side(rgb, max_side) if max(rgb.shape[:2]) > max_side else view_at_side(rgb, max(rgb.shape[:2]))
 
 
 def view_at_side(rgb: np.ndarray, side: int) -> np.ndarray:
@@ -49,13 +45,14 @@ def view_at_side(rgb: np.ndarray, side: int) -> np.ndarray:
     be seen), never through a full-size bicubic; a large image is reduced with Pillow's filter (fast).
     """
     h, w = rgb.shape[:2]
+    peak = float(np.iinfo(rgb.dtype).max) if np.issubdtype(rgb.dtype, np.integer) else 1.0  # uint8/16 SR
     factor = side / max(h, w)
     size = (max(1, round(h * factor)), max(1, round(w * factor)))
     if size == (h, w):
-        return rgb
+        return rgb if peak == 1.0 else (rgb / peak).astype(np.float32)
     if factor > 1:
-        return np.clip(imresize(rgb, output_shape=size), 0, 1).astype(np.float32)
-    return resize_float(rgb, *size)
+        return np.clip(imresize(rgb, output_shape=size) / peak, 0, 1).astype(np.float32)
+    return resize_float(rgb, *size) / np.float32(peak)
 
 
 def normalise(inverse_depth: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ benchmark scripts) gets its method from `make_method`.
 Names:
   nearest, bicubic, lanczos, bicubic+usm      classical (any scale, no options)
   ssr                                         SVKR with the shipped weights (options: SVKROptions)
-  ssr-t1, ssr-nodepth, ssr-oracle, ssr-bf16   presets of SVKROptions: the paper's ablations
+  ssr-t1, ssr-t3, ssr-nodepth, ssr-oracle, ssr-bf16   presets of SVKROptions: the paper's ablations
   spandrel:PATH, ncnn:NAME|FILE.param         peer models (fixed scale)
 An option that a method does not take, or that its preset fixes, is a one-line error, never ignored.
 Heavy imports (torch, the SVKR networks) happen only when such a method is made.
@@ -25,7 +25,8 @@ CLASSICAL = ("nearest", "bicubic", "lanczos", "bicubic+usm")
 #: The SVKR ablations of the benchmark tables, each a preset of the options (what it fixes).
 PRESETS: dict[str, dict] = {
     "ssr": {},
-    "ssr-t1": {"rounds": 1},  # no iterative refinement
+    "ssr-t1": {"rounds": 1},  # no iterative refinement (today's default too)
+    "ssr-t3": {"rounds": 3},  # the paper's Algorithm 1: T = 3 refinement rounds
     "ssr-nodepth": {"depth": "none"},  # DKENet sees flat depth
     "ssr-oracle": {"kernels": "true"},  # the set's true kernel field instead of DKENet (upper bound)
     "ssr-bf16": {"precision": "bf16"},  # same weights under bfloat16 autocast (speed)

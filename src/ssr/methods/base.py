@@ -30,5 +30,16 @@ class Method(Protocol):
     needs_truth: bool  # True: upscale() must be given a synthetic set's kernel maps
     intermediates: bool  # True: results carry depth and kernel maps (--save-depth / --save-kernels)
 
-    def upscale(self, image: np.ndarray, scale: int, truth: dict[str, np.ndarray] | None = None) -> UpscaleResult:
+    def upscale(self, image: np.ndarray, scale: int, truth: dict[str, np.ndarray] | None = None, *,
+                out_dtype: type | None = None) -> UpscaleResult:
+        """out_dtype None: image float32 [0, 1]; np.uint8/np.uint16: the quantised image (what a file holds),
+        which the SVKR method builds band by band so that huge outputs stay within bounded memory."""
         ...
+
+
+def as_dtype(image: np.ndarray, out_dtype: type | None) -> np.ndarray:
+    """A float [0, 1] result in the asked representation (float32, or quantised like the writer does)."""
+    if out_dtype is None:
+        return np.asarray(image, np.float32)
+    top = float(np.iinfo(out_dtype).max)
+    return np.clip(np.round(np.asarray(image, np.float64) * top), 0, top).astype(out_dtype)

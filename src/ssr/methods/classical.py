@@ -14,7 +14,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from ssr.imresize import imresize, resize_float
-from ssr.methods.base import UpscaleResult
+from ssr.methods.base import UpscaleResult, as_dtype
 
 
 def nearest(image: np.ndarray, scale: int) -> np.ndarray:
@@ -48,5 +48,6 @@ class ClassicalMethod:
     needs_truth: bool = False
     intermediates: bool = False
 
-    def upscale(self, image: np.ndarray, scale: int, truth: dict | None = None) -> UpscaleResult:
-        return UpscaleResult(np.asarray(self.function(image, scale), np.float32))
+    def upscale(self, image: np.ndarray, scale: int, truth: dict | None = None, *,
+                out_dtype: type | None = None) -> UpscaleResult:
+        return UpscaleResult(as_dtype(self.function(image, scale), out_dtype))

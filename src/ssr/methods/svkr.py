@@ -43,13 +43,14 @@ class SVKRMethod:
         with torch.no_grad():
             return self.pipeline.rrdb.code(kernels)[0].numpy()
 
-    def upscale(self, image: np.ndarray, scale: int, truth: dict | None = None) -> UpscaleResult:
+    def upscale(self, image: np.ndarray, scale: int, truth: dict | None = None, *,
+                out_dtype: type | None = None) -> UpscaleResult:
         if scale != self.scale:
             raise DataError(f"{self.name} was loaded for x{self.scale}, asked for x{scale}")
         if self.needs_truth and truth is None:
             raise DataError(f"{self.name} needs a synthetic set with known kernels (not protocol real)")
         codes = self._true_codes(truth) if self.needs_truth else None
-        result = self.pipeline(to_rgb(np.asarray(image, np.float32)), true_codes=codes)
+        result = self.pipeline(to_rgb(np.asarray(image, np.float32)), true_codes=codes, out_dtype=out_dtype)
         return UpscaleResult(result.sr, depth=result.depth_rounds[-1], kernel_codes=result.code_rounds[-1],
                              decode_kernels=self.pipeline.rrdb.code.decode, rounds=result.sr_rounds,
                              seconds=dict(result.seconds))
