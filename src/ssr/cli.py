@@ -175,6 +175,20 @@ def cmd_example(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ssr.serve import make_server
+
+    server = make_server(args.host, args.port, max_upload_mb=args.max_upload_mb, weights=args.weights,
+                         threads=args.threads)
+    host, port = server.server_address[:2]
+    print(f"ssr serve: open http://{host}:{port}/ in a browser (Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from ssr.export import export
 
@@ -372,6 +386,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", help="weight set (name or folder; default: shipped)")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_example)
+
+    p = sub.add_parser("serve", parents=[common], help="a local web page: drop photos, compare, download",
+                       description="Start a local web app (http://127.0.0.1:7860 by default).")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this computer only)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--max-upload-mb", type=float, default=40.0, help="largest accepted upload (default 40 MB)")
+    p.add_argument("--weights", help="weight set (name or folder; default: shipped)")
+    p.add_argument("--threads", type=positive_int, help="CPU threads for torch")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("export", parents=[common], help="write the networks as ONNX or TorchScript",
                        description="Export the kernel estimator, the SR network and the depth network of a "

@@ -33,8 +33,46 @@ def say(message: str) -> None:
         tqdm.write(message, file=sys.stderr)
 
 
-def progress_bar(total: int, desc: str):
-    """A manually advanced bar (update / set_postfix_str / close) with ETA; disabled when quiet."""
-    from tqdm import tqdm
+_listeners: list = []
 
-    return tqdm(total=total, desc=desc, disable=_quiet, delay=1.0, leave=False, dynamic_ncols=True)
+
+def add_listener(callback) -> None:
+    """callback(done, total, stage) hears every progress_bar (the web app's progress uses it)."""
+    _listeners.append(callback)
+
+
+def remove_listener(callback) -> None:
+    if callback in _listeners:
+        _listeners.remove(callback)
+
+
+class _Bar:
+    """tqdm (disabled when quiet) that also tells the listeners."""
+
+    def __init__(self, total: int, desc: str) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc=desc, disable=_quiet, delay=1.0, leave=False, dynamic_ncols=True)
+        self.total, self.done, self.stage = total, 0, desc
+
+    def _tell(self) -> None:
+        for callback in list(_listeners):
+            callback(self.done, self.total, self.stage)
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        self.bar.update(n)
+        self._tell()
+
+    def set_postfix_str(self, text: str) -> None:
+        self.stage = text
+        self.bar.set_postfix_str(text)
+        self._tell()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def progress_bar(total: int, desc: str) -> _Bar:
+    """A manually advanced bar (update / set_postfix_str / close) with ETA; disabled when quiet."""
+    return _Bar(total, desc)
