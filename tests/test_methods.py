@@ -111,3 +111,21 @@ def test_upscale_path_does_not_import_the_trainer(tiny_weights):
             "print(sorted({m.split('.')[1] for m in sys.modules if m.startswith('ssr.') and m.count('.') >= 1}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "train" not in out and "bench" not in out and "sets" not in out, out
+
+
+def test_modality_ablations_nokernel_and_gtdepth(tiny_weights, hr_folder, tmp_path):
+    from ssr.sets import build_set
+
+    depth_dir = tmp_path / "depth"
+    depth_dir.mkdir()
+    for i, (h, w) in enumerate([(64, 72), (58, 66), (80, 80)]):
+        save_png(depth_dir / f"img{i}.png", np.tile(np.linspace(0, 1, w, dtype=np.float32), (h, 1))[..., None])
+    result = runner.run_bench("dof", hr_folder, ["ssr", "ssr-nokernel", "ssr-gtdepth"], 4, tmp_path / "out",
+                              depth_dir=depth_dir, cache_dir=tmp_path / "cache", with_perceptual=False)
+    psnr = {row["method"]: row["PSNR-Y"] for row in result["summary"]}
+    assert len(set(psnr.values())) == 3  # three different inputs to the SR network, three results
+    lr = smooth_image(2, 16, 18)
+    # prior-mean kernels: the code is 0 everywhere, whatever the image
+    assert not make_method("ssr-nokernel").upscale(lr, 4, {"depth": np.zeros((64, 72))}).kernel_codes.any()
+    with pytest.raises(DataError, match="true depth"):
+        make_method("ssr-gtdepth").upscale(lr, 4, {"c_xx": np.zeros((16, 18))})

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ssr.errors import ConfigError
 
 PRECISIONS = ("fp32", "bf16")
-KERNEL_SOURCES = ("estimated", "true")
+KERNEL_SOURCES = ("estimated", "true", "prior")
 
 
 @dataclass(frozen=True)
@@ -26,10 +26,12 @@ class SVKROptions:
     beta: float = 0.9  # momentum of the kernel field between rounds (Eq. 2 as ssr reads it)
     tile: int = 96  # LR tile side (0 = the whole image at once)
     overlap: int = 16  # LR pixels of context + blending around each tile
-    depth: str | None = None  # depth backend spec; None = the shipped default (builtin if present)
+    depth: str | None = None  # depth backend spec; None = the shipped default (builtin if present);
+    #                           "gt" = a synthetic set's true depth (ablation; needs the set's meta maps)
     precision: str = "fp32"  # fp32 | bf16 (autocast of DKENet and the SR net)
     device: str = "cpu"  # cpu | cuda | cuda:N
-    kernels: str = "estimated"  # estimated (DKENet) | true (the oracle ablation: a synthetic set's truth)
+    kernels: str = "estimated"  # estimated (DKENet) | true (oracle: a synthetic set's truth) | prior (the
+    #                             training prior's mean kernel at every pixel: what the kernel is worth)
     weights: str | None = None  # weight set: None = shipped, a user set's name, or a folder with a manifest
     strength: float = 1.0  # 1 = full restoration, 0 = plain bicubic enlargement, between = a blend
 

@@ -201,7 +201,7 @@ class SVKRPipeline:
         return np.clip(sr.transpose(1, 2, 0), 0, 1)
 
     def __call__(self, lr: np.ndarray, true_codes: np.ndarray | None = None, out_dtype: type | None = None,
-                 label: str = "") -> SVKRResult:
+                 label: str = "", fixed_depth: np.ndarray | None = None) -> SVKRResult:
         """Run T rounds; `true_codes` (oracle ablation) replaces the kernel estimate. `out_dtype`
         (uint8/uint16) returns every SR as that type, built band by band (bounded memory at any size);
         one progress bar per call shows the round, the stage and an ETA."""
@@ -219,7 +219,7 @@ class SVKRPipeline:
             result.seconds[stage] += now - clock
             clock = now
 
-        depth = self.depth(lr, (h, w))
+        depth = self.depth(lr, (h, w)) if fixed_depth is None else fixed_depth  # fixed: the gt-depth ablation
         lap("depth")
         codes, sr, previous_depth = None, None, None
         for t in range(self.rounds):
@@ -241,7 +241,7 @@ class SVKRPipeline:
             result.sr_rounds.append(sr)
             lap("sr")
             previous_depth = depth
-            if t + 1 < self.rounds:
+            if t + 1 < self.rounds and fixed_depth is None:
                 depth = self.depth(sr, (h, w))
                 lap("depth")
             if not self.keep_rounds:

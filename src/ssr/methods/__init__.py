@@ -4,7 +4,8 @@ benchmark scripts) gets its method from `make_method`.
 Names:
   nearest, bicubic, lanczos, bicubic+usm      classical (any scale, no options)
   ssr                                         SVKR with the shipped weights (options: SVKROptions)
-  ssr-t1, ssr-t3, ssr-nodepth, ssr-oracle, ssr-bf16   presets of SVKROptions: the paper's ablations
+  ssr-t1, ssr-t3, ssr-nodepth, ssr-oracle,    presets of SVKROptions: the paper's ablations and
+  ssr-nokernel, ssr-gtdepth, ssr-bf16          what each modality is worth
   spandrel:PATH, ncnn:NAME|FILE.param         peer models (fixed scale)
 An option that a method does not take, or that its preset fixes, is a one-line error, never ignored.
 Heavy imports (torch, the SVKR networks) happen only when such a method is made.
@@ -29,6 +30,8 @@ PRESETS: dict[str, dict] = {
     "ssr-t3": {"rounds": 3},  # the paper's Algorithm 1: T = 3 refinement rounds
     "ssr-nodepth": {"depth": "none"},  # DKENet sees flat depth
     "ssr-oracle": {"kernels": "true"},  # the set's true kernel field instead of DKENet (upper bound)
+    "ssr-nokernel": {"kernels": "prior"},  # the prior's mean kernel everywhere: what the kernel estimate is worth
+    "ssr-gtdepth": {"depth": "gt"},  # DKENet on the set's TRUE depth: what better depth would be worth
     "ssr-bf16": {"precision": "bf16"},  # same weights under bfloat16 autocast (speed)
 }
 PEER_PREFIXES = ("spandrel:", "ncnn:")

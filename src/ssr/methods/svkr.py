@@ -15,6 +15,7 @@ from ssr.arrays import to_rgb
 from ssr.degradation.kernel_maps import truth_kernels
 from ssr.depth import make_depth_estimator
 from ssr.errors import DataError
+from ssr.imresize import resize_float
 from ssr.methods.base import UpscaleResult
 from ssr.options import SVKROptions
 from ssr.pipeline import SVKRPipeline
@@ -30,9 +31,10 @@ class SVKRMethod:
     def __init__(self, name: str, scale: int, options: SVKROptions, keep_rounds: bool = False) -> None:
         folder = resolve(options.weights)
         dkenet, rrdb = load_default("dkenet", scale, folder), load_default("sr", scale, folder)
-        depth = make_depth_estimator(options.depth or default_depth_spec(folder), weights=folder)
+        depth_spec = options.depth or default_depth_spec(folder)
+        depth = make_depth_estimator("none" if depth_spec == "gt" else depth_spec, weights=folder)
         self.name, self.scale, self.options = name, scale, options
-        self.needs_truth = options.kernels == "true"
+        self.needs_truth = options.kernels == "true" or depth_spec == "gt"
         self.intermediates = True
         self.pipeline = SVKRPipeline(dkenet, rrdb, depth, options, keep_rounds=keep_rounds)
         #: every weight file this method runs, with its SHA-256 (shipped ones verified against the manifest)
@@ -49,8 +51,17 @@ class SVKRMethod:
             raise DataError(f"{self.name} was loaded for x{self.scale}, asked for x{scale}")
         if self.needs_truth and truth is None:
             raise DataError(f"{self.name} needs a synthetic set with known kernels (not protocol real)")
-        codes = self._true_codes(truth) if self.needs_truth else None
-        result = self.pipeline(to_rgb(np.asarray(image, np.float32)), true_codes=codes, out_dtype=out_dtype)
+        lr = to_rgb(np.asarray(image, np.float32))
+        codes, fixed_depth = None, None
+        if self.options.kernels == "true":
+            codes = self._true_codes(truth)
+        elif self.options.kernels == "prior":  # the code is centred on the prior's mean kernel: 0 everywhere
+            codes = np.zeros((self.pipeline.rrdb.code.dim, *lr.shape[:2]), np.float32)
+        if self.options.depth == "gt":
+            if "depth" not in truth:
+                raise DataError(f"{self.name} needs a set with true depth (protocol dof)")
+            fixed_depth = resize_float(np.asarray(truth["depth"], np.float32), *lr.shape[:2])
+        result = self.pipeline(lr, true_codes=codes, out_dtype=out_dtype, fixed_depth=fixed_depth)
         return UpscaleResult(result.sr, depth=result.depth_rounds[-1], kernel_codes=result.code_rounds[-1],
                              decode_kernels=self.pipeline.rrdb.code.decode, rounds=result.sr_rounds,
                              seconds=dict(result.seconds))
