@@ -129,3 +129,13 @@ def test_modality_ablations_nokernel_and_gtdepth(tiny_weights, hr_folder, tmp_pa
     assert not make_method("ssr-nokernel").upscale(lr, 4, {"depth": np.zeros((64, 72))}).kernel_codes.any()
     with pytest.raises(DataError, match="true depth"):
         make_method("ssr-gtdepth").upscale(lr, 4, {"c_xx": np.zeros((16, 18))})
+
+
+def test_precision_auto_picks_bf16_only_where_native(monkeypatch):
+    import ssr.options as options
+
+    assert options.resolve_precision("fp32") == "fp32" and options.resolve_precision("bf16") == "bf16"
+    monkeypatch.setattr(options, "native_bf16", lambda device="cpu": False)
+    assert options.resolve_precision("auto") == "fp32"
+    monkeypatch.setattr(options, "native_bf16", lambda device="cpu": True)
+    assert options.resolve_precision("auto") == "bf16"

@@ -307,8 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     svkr.add_argument("--weights", help="weight set: a name registered with `ssr weights add`, or a folder with "
                                         "a manifest.json (default: the shipped weights)")
     svkr.add_argument("--precision", choices=PRECISIONS,
-                      help=f"bf16: networks under bfloat16 autocast, several times faster on CPUs with "
-                           f"AVX512-BF16/AMX (default {defaults.precision})")
+                      help=f"bf16: networks under bfloat16 autocast, faster on CPUs with AVX512-BF16/AMX; auto: bf16 "
+                           f"where the CPU/GPU has native bf16, else fp32 (default {defaults.precision})")
     p.add_argument("--save-depth", action="store_true",
                    help="also write NAME_depth.png (colour, near/far legend) and NAME_depth16.png (16-bit grey, "
                         "LR size, 65535 = nearest)")

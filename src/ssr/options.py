@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ssr.errors import ConfigError
 
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "auto")
 KERNEL_SOURCES = ("estimated", "true", "prior")
 
 
@@ -28,7 +28,7 @@ class SVKROptions:
     overlap: int = 16  # LR pixels of context + blending around each tile
     depth: str | None = None  # depth backend spec; None = the shipped default (builtin if present);
     #                           "gt" = a synthetic set's true depth (ablation; needs the set's meta maps)
-    precision: str = "fp32"  # fp32 | bf16 (autocast of DKENet and the SR net)
+    precision: str = "fp32"  # fp32 | bf16 (autocast of DKENet and the SR net) | auto (bf16 where native)
     device: str = "cpu"  # cpu | cuda | cuda:N
     kernels: str = "estimated"  # estimated (DKENet) | true (oracle: a synthetic set's truth) | prior (the
     #                             training prior's mean kernel at every pixel: what the kernel is worth)
@@ -62,3 +62,24 @@ class SVKROptions:
 FLAGS = {"rounds": "--rounds", "beta": "--beta", "tile": "--tile", "overlap": "--tile-overlap",
          "depth": "--depth", "precision": "--precision", "device": "--device", "kernels": "--kernels",
          "weights": "--weights", "strength": "--strength"}
+
+
+def native_bf16(device: str = "cpu") -> bool:
+    """True where bfloat16 math is native: a CUDA device that supports it, or a CPU with AVX512-BF16/AMX
+    (elsewhere oneDNN emulates bf16, slower than fp32)."""
+    if device.startswith("cuda"):
+        import torch
+
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def resolve_precision(precision: str, device: str = "cpu") -> str:
+    """'auto' -> 'bf16' where native (see native_bf16), else 'fp32'; other values unchanged."""
+    if precision != "auto":
+        return precision
+    return "bf16" if native_bf16(device) else "fp32"

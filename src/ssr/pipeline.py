@@ -35,7 +35,7 @@ from ssr.arrays import hwc_to_chw
 from ssr.depth.base import DepthEstimator
 from ssr.imresize import imresize
 from ssr.models.registry import ModelDescriptor
-from ssr.options import SVKROptions
+from ssr.options import SVKROptions, resolve_precision
 from ssr.progress import progress_bar
 
 
@@ -154,7 +154,7 @@ class SVKRPipeline:
                                                                        options.overlap, device)
         # bf16: DKENet and RRDB run under autocast (oneDNN bf16 kernels on CPUs with AVX512-BF16/AMX,
         # tensor cores on GPUs); inputs, the kernel code, momentum and blending stay float32.
-        self.precision = options.precision
+        self.precision = resolve_precision(options.precision, device)
         # False keeps only the latest depth/code/SR (big images: each SR round is a full output image)
         self.keep_rounds = keep_rounds
         self._tick: Callable[[], None] = lambda: None
