@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 OUT="${1:-runs/bench}"
 DATA="${SSR_DATA:-../shared/data}"
 SSR=.venv/bin/ssr
-METHODS=(--method bicubic --method ssr --method ssr-t1 --method ssr-nodepth --method ssr-oracle)
+METHODS=(--method bicubic --method ssr --method ssr-t3 --method ssr-nodepth --method ssr-nokernel --method ssr-oracle)
 mkdir -p "$OUT"
 $SSR -q bench --protocol sv --hr "$DATA/val/B100" --scale 4 --out "$OUT/b100_sv" "${METHODS[@]}" --cache "$OUT/cache"
 $SSR -q bench --protocol sv --hr "$DATA/val/Set14" --scale 4 --out "$OUT/set14_sv" "${METHODS[@]}" --cache "$OUT/cache"
@@ -28,6 +28,7 @@ fi
 for run in b100_sv middlebury_dof middlebury_heldout_dof; do
   set_dir=$(.venv/bin/python -c "import json,sys; print(json.load(open(sys.argv[1]))['set'])" "$OUT/$run/results.json")
   .venv/bin/python bench/kernel_eval.py "$set_dir" > "$OUT/$run/kernels.md"
+  .venv/bin/python bench/kernel_eval.py "$set_dir" --depth builtin >> "$OUT/$run/kernels.md"   # the depth users get
 done
 .venv/bin/python bench/depth_eval.py --depth builtin > "$OUT/depth_heldout.md"
 $SSR -q bench --protocol sv --hr "$DATA/val/B100" --scale 4 --out "$OUT/b100_sv_bf16" --method ssr-bf16 --cache "$OUT/cache"
