@@ -87,16 +87,20 @@ class PairCache:
         return {"lr": lr, "hr": hr, "kernels": kernels, "depth": self.depth[indices].float()}
 
 
+def random_crop(image: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
+    """A size x size crop at a random place, mirrored left-right half of the time (3 draws)."""
+    h, w = image.shape[:2]
+    top, left = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
+    crop = image[top:top + size, left:left + size]
+    return crop[:, ::-1] if rng.random() < 0.5 else crop
+
+
 def render_pair(image: np.ndarray, rng: np.random.Generator, scale: int, patch_lr: int,
                 settings: P.ProtocolSettings, second_order: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(hr, lr, covariance maps) of one sv pair; `second_order` = chance of a second degradation pass."""
     crop_lr = patch_lr + 2 * MARGIN_LR
     crop_hr = crop_lr * scale
-    h, w = image.shape[:2]
-    top, left = int(rng.integers(0, h - crop_hr + 1)), int(rng.integers(0, w - crop_hr + 1))
-    hr = image[top:top + crop_hr, left:left + crop_hr]
-    if rng.random() < 0.5:
-        hr = hr[:, ::-1]
+    hr = random_crop(image, rng, crop_hr)
     if rng.random() < 0.5:
         hr = np.ascontiguousarray(np.rot90(hr))
     record = P.sample_sv(rng, scale, settings)

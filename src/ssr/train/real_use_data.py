@@ -33,7 +33,7 @@ from ssr.degradation.kernel_maps import covariance_to_kernels
 from ssr.imresize import imresize
 from ssr.models.kernel_code import KernelCode
 from ssr.progress import progress
-from ssr.train.data import MARGIN_LR, distractor_depth, render_dof_pair, render_pair
+from ssr.train.data import MARGIN_LR, distractor_depth, random_crop, render_dof_pair, render_pair
 
 KINDS = ("sv", "dof", "resize")
 
@@ -64,14 +64,7 @@ def resize_code(code: KernelCode, scale: int) -> torch.Tensor:
 def render_resize_pair(image: np.ndarray, rng: np.random.Generator, scale: int, patch_lr: int
                        ) -> tuple[np.ndarray, np.ndarray]:
     """(hr, lr) of one `resize` pair: a clean crop downscaled by MATLAB imresize, maybe lightly noised/JPEG'd."""
-    crop_lr = patch_lr + 2 * MARGIN_LR
-    crop_hr = crop_lr * scale
-    h, w = image.shape[:2]
-    top, left = int(rng.integers(0, h - crop_hr + 1)), int(rng.integers(0, w - crop_hr + 1))
-    hr = image[top:top + crop_hr, left:left + crop_hr]
-    if rng.random() < 0.5:
-        hr = hr[:, ::-1]
-    hr = np.ascontiguousarray(hr)
+    hr = np.ascontiguousarray(random_crop(image, rng, (patch_lr + 2 * MARGIN_LR) * scale))
     lr = np.clip(imresize(hr, scale=1 / scale), 0, 1)
     if rng.random() < 0.5:
         lr = np.clip(lr + rng.normal(0, rng.uniform(0, 2 / 255), lr.shape), 0, 1)
