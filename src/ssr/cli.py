@@ -175,6 +175,20 @@ def cmd_example(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from ssr.explain import run
+    from ssr.io import check_writable
+
+    out = Path(args.output) if args.output else None
+    if out is not None:
+        check_writable(out, "picture")
+        if out.exists():
+            raise ConfigError(f"{out}: exists (choose another name)")
+    _threads(args.threads)
+    print(run(Path(args.image), out, args.json, weights=args.weights))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from ssr.serve import make_server
 
@@ -386,6 +400,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", help="weight set (name or folder; default: shipped)")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_example)
+
+    p = sub.add_parser("explain", parents=[common], help="estimate a photo's JPEG quality, noise, blur and depth",
+                       description="Abduction of the degradation factors from one photo: JPEG quality, noise "
+                                   "level, a blur map (width and orientation per region), depth.")
+    p.add_argument("image")
+    p.add_argument("-o", "--output", help="also write the blur picture (heat map over the photo, with a scale)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of the summary")
+    p.add_argument("--weights", help="weight set (name or folder; default: shipped)")
+    p.add_argument("--threads", type=positive_int)
+    p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("serve", parents=[common], help="a local web page: drop photos, compare, download",
                        description="Start a local web app (http://127.0.0.1:7860 by default).")

@@ -30,15 +30,18 @@ def _legend(height: int, labels: list[tuple[float, str]], title: str) -> np.ndar
     from PIL import Image, ImageDraw, ImageFont
 
     font_size = max(12, height // 40)
-    bar_w, width = max(16, height // 40), max(16, height // 40) + font_size * 6
-    ramp = colormap(np.linspace(1, 0, height)[:, None].repeat(bar_w, axis=1))
-    canvas = Image.new("RGB", (width, height), (255, 255, 255))
-    canvas.paste(Image.fromarray((ramp * 255).astype(np.uint8)), (0, 0))
-    draw = ImageDraw.Draw(canvas)
     try:
         font = ImageFont.load_default(size=font_size)
     except TypeError:  # Pillow < 10.1: a fixed small font
         font = ImageFont.load_default()
+    texts = [title] + [text for _, text in labels]
+    text_w = max(int(font.getlength(t)) if hasattr(font, "getlength") else len(t) * font_size for t in texts)
+    bar_w = max(16, height // 40)
+    width = bar_w + 8 + text_w
+    ramp = colormap(np.linspace(1, 0, height)[:, None].repeat(bar_w, axis=1))
+    canvas = Image.new("RGB", (width, height), (255, 255, 255))
+    canvas.paste(Image.fromarray((ramp * 255).astype(np.uint8)), (0, 0))
+    draw = ImageDraw.Draw(canvas)
     draw.text((bar_w + 4, 2), title, fill=(0, 0, 0), font=font)
     for position, text in labels:
         y = int(round((1 - position) * (height - 1)))
@@ -60,7 +63,7 @@ def depth_picture(depth: np.ndarray, photo: np.ndarray) -> np.ndarray:
     return _with_legend(colour, _legend(h, [(1.0, "near"), (0.0, "far")], "depth"))
 
 
-def blur_picture(widths: np.ndarray, photo: np.ndarray, overlay: float = 0.65) -> np.ndarray:
+def blur_picture(widths: np.ndarray, photo: np.ndarray, overlay: float = 0.65, title: str = "blur") -> np.ndarray:
     """Blur width (h, w) in output pixels as a heat map over the desaturated photo, with a pixel scale."""
     h, w = photo.shape[:2]
     top = max(1.0, float(np.ceil(np.percentile(widths, 99))))
@@ -68,7 +71,7 @@ def blur_picture(widths: np.ndarray, photo: np.ndarray, overlay: float = 0.65) -
     grey = np.repeat(photo.mean(axis=2, keepdims=True), 3, axis=2)
     picture = overlay * heat + (1 - overlay) * grey
     ticks = [(t / top, f"{t:g} px") for t in np.linspace(0, top, 5)]
-    return _with_legend(picture.astype(np.float32), _legend(h, ticks, "blur"))
+    return _with_legend(picture.astype(np.float32), _legend(h, ticks, title))
 
 
 def kernel_mosaic(codes: np.ndarray, decode: Callable, cells: int = 12, gap: int = 1) -> np.ndarray:
