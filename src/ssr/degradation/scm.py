@@ -151,6 +151,36 @@ def render(record: dict, hr: np.ndarray, depth: np.ndarray | None = None) -> Ren
     return Rendering(blurred, n, noisy, lr, stages)
 
 
+#: What an intervention on each factor changes: the graph's nodes from that point on.
+_DOWNSTREAM = {"kernel": "B", "noise": "N", "jpeg": "JPEG", "second_order": "second"}
+
+
+def rerender(record: dict, hr: np.ndarray, parent: Rendering, factor: str, depth: np.ndarray | None = None) -> Rendering:
+    """Render a counterfactual record re-using the parent's nodes upstream of the intervened factor.
+
+    `record` must differ from the parent's record only in `factor` (what `intervene` returns). A kernel
+    intervention re-renders everything; a noise intervention keeps B; a JPEG or second-order one keeps
+    B, N and Y. The result equals `render(record, hr, depth)` exactly (tests/test_causal.py) at a
+    fraction of the cost.
+    """
+    validate(record)
+    start = _DOWNSTREAM[factor.split(".")[0]]
+    if start == "B":
+        return render(record, hr, depth)
+    blurred = parent.blurred
+    if start == "N":
+        noise = record["noise"]
+        n = noise_field(blurred, noise["kind"], float(noise["level"]), bool(noise["color"]), int(noise["seed"]))
+        noisy = np.clip(blurred + n, 0.0, 1.0)
+    else:
+        n, noisy = parent.noise, parent.noisy
+    lr = _compress(noisy, record["jpeg"])
+    stages: dict[str, np.ndarray] = {}
+    if record.get("second_order") is not None:
+        lr, stages = _second_order(lr, record["second_order"])
+    return Rendering(blurred, n, noisy, lr, stages)
+
+
 def intervene(record: dict, factor: str, value: Any) -> dict:
     """do(factor = value): a counterfactual record with one factor changed, all else (seeds too) kept."""
     if factor not in FACTORS:

@@ -1,0 +1,83 @@
+"""Counterfactual siblings: the same HR crop and exogenous noise, one factor intervened on.
+
+For a factual record r and its rendering, a sibling is do(factor = v)(r) rendered with only the
+intervened path recomputed (`scm.rerender`). Factors and the ranges their new values are drawn from:
+
+  kernel         a new smooth random field of anisotropic Gaussians (the sv protocol's ranges)
+  noise.level    U(0, noise_max)
+  jpeg.quality   U{jpeg_min..jpeg_max}
+  second_order   a new second pass (Real-ESRGAN style), or none when the factual had one
+
+Bounded interventions: a sibling whose LR differs from the factual LR by more than the cap (its PSNR
+against the factual LR below `min_lr_psnr` dB) is rejected and redrawn (up to `tries` times, else the
+factual is repeated with `accepted=False`), so no single intervention can turn a pair into a different
+task; the sampler counts its acceptance rate (`acceptance`) for the training log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ssr.degradation import protocols as P
+from ssr.degradation.field import random_gaussian_field
+from ssr.degradation.scm import Rendering, intervene, render, rerender
+
+FACTORS = ("kernel", "noise.level", "jpeg.quality", "second_order")
+
+
+@dataclass
+class Sibling:
+    factor: str | None  # None for the factual
+    record: dict
+    rendering: Rendering
+    accepted: bool = True
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
+
+
+class SiblingSampler:
+    def __init__(self, settings: P.ProtocolSettings, factors: tuple[str, ...] = FACTORS, min_lr_psnr: float = 20.0,
+                 tries: int = 4) -> None:
+        unknown = sorted(set(factors) - set(FACTORS))
+        if unknown:
+            raise ValueError(f"unknown factor(s) {unknown} (one of {FACTORS})")
+        self.settings, self.factors, self.min_lr_psnr, self.tries = settings, factors, min_lr_psnr, tries
+        self.proposed = self.accepted = 0
+
+    @property
+    def acceptance(self) -> float:
+        return self.accepted / self.proposed if self.proposed else 1.0
+
+    def new_value(self, rng: np.random.Generator, factor: str, record: dict):
+        s = self.settings
+        if factor == "kernel":
+            return random_gaussian_field(rng, (s.grid, s.grid), s.kernel_size, (s.sigma_min, s.sigma_max)).to_dict()
+        if factor == "noise.level":
+            return float(rng.uniform(0.0, s.noise_max))
+        if factor == "jpeg.quality":
+            return int(rng.integers(s.jpeg_min, s.jpeg_max + 1))
+        return None if record.get("second_order") is not None else P.sample_second_order(rng)
+
+    def siblings(self, rng: np.random.Generator, hr: np.ndarray, record: dict, count: int,
+                 depth: np.ndarray | None = None) -> list[Sibling]:
+        """The factual pair first, then `count` siblings, each with one factor (cycled) intervened."""
+        factual = render(record, hr, depth)
+        out = [Sibling(None, record, factual)]
+        for i in range(count):
+            factor = self.factors[i % len(self.factors)]
+            for _ in range(self.tries):
+                self.proposed += 1
+                child = intervene(record, factor, self.new_value(rng, factor, record))
+                rendering = rerender(child, hr, factual, factor, depth)
+                if _psnr(rendering.lr, factual.lr) >= self.min_lr_psnr:
+                    self.accepted += 1
+                    out.append(Sibling(factor, child, rendering))
+                    break
+            else:
+                out.append(Sibling(factor, record, factual, accepted=False))
+        return out
