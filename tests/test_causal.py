@@ -51,3 +51,22 @@ def test_siblings_are_capped_and_acceptance_is_counted(factual):
     strict = SiblingSampler(P.ProtocolSettings.for_scale(4), factors=("kernel",), min_lr_psnr=99.0, tries=2)
     assert not any(s.accepted for s in strict.siblings(np.random.default_rng(2), hr, record, count=2)[1:])
     assert strict.acceptance == 0.0
+
+
+def test_counterfactual_batches_carry_groups_factors_and_records():
+    from ssr.causal import counterfactual_batch
+
+    rng = np.random.default_rng(4)
+    settings = P.ProtocolSettings.for_scale(4)
+    crops = [smooth_image(i, 48, 48) for i in range(2)]
+    records = [P.sample_sv(rng, 4, settings) for _ in crops]
+    batch = counterfactual_batch(SiblingSampler(settings, min_lr_psnr=0.0), rng, crops, records, siblings=3)
+    assert batch.lr.shape == (8, 3, 12, 12) and batch.hr.shape == (8, 3, 48, 48)
+    assert batch.group.tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+    assert batch.factor.tolist() == [-1, 0, 1, 2, -1, 0, 1, 2]  # factual, then kernel, noise, jpeg
+    assert len(batch.records) == 8 and "interventions" not in batch.records[0]
+    assert torch_equal(batch.hr[0], batch.hr[3]) and not torch_equal(batch.lr[0], batch.lr[2])
+
+
+def torch_equal(a, b) -> bool:
+    return bool((a == b).all())

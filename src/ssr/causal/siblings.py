@@ -81,3 +81,37 @@ class SiblingSampler:
             else:
                 out.append(Sibling(factor, record, factual, accepted=False))
         return out
+
+
+@dataclass
+class CounterfactualBatch:
+    """Groups of siblings as tensors: rows g*K .. g*K+K-1 share one HR crop (row g*K is the factual).
+
+    `factor[i]` is the index in FACTORS of what row i's intervention changed (-1: factual or rejected),
+    `group[i]` the crop it belongs to, `records` every row's record: losses know what changed.
+    """
+
+    lr: "torch.Tensor"  # (G*K, 3, h, w) float
+    hr: "torch.Tensor"  # (G*K, 3, s*h, s*w) float (the same HR repeated within a group)
+    factor: "torch.Tensor"  # (G*K,) int64
+    group: "torch.Tensor"  # (G*K,) int64
+    records: list[dict]
+
+
+def counterfactual_batch(sampler: SiblingSampler, rng: np.random.Generator, crops: list[np.ndarray],
+                         records: list[dict], siblings: int) -> CounterfactualBatch:
+    """The factual pair and `siblings` counterfactual ones for every HR crop."""
+    import torch
+
+    from ssr.arrays import hwc_to_chw
+
+    lrs, hrs, factors, groups, out_records = [], [], [], [], []
+    for g, (hr, record) in enumerate(zip(crops, records)):
+        for sibling in sampler.siblings(rng, hr, record, siblings):
+            lrs.append(hwc_to_chw(sibling.rendering.lr))
+            hrs.append(hwc_to_chw(hr))
+            factors.append(FACTORS.index(sibling.factor) if sibling.factor and sibling.accepted else -1)
+            groups.append(g)
+            out_records.append(sibling.record)
+    return CounterfactualBatch(torch.from_numpy(np.stack(lrs)).float(), torch.from_numpy(np.stack(hrs)).float(),
+                               torch.tensor(factors), torch.tensor(groups), out_records)
