@@ -19,6 +19,21 @@ from ssr.train.config import load_config
 from ssr.train.trainer import build_model, initialise_from, train
 
 
+def _tiny_sr(tmp_path: Path) -> Path:
+    """A tiny KSRNet file whose kernel code is the target space of stage dkenet_code."""
+    from ssr.models.ksrnet import KSRNet
+    from ssr.models.registry import save_model
+    from ssr.train.stages.ksr import code_prior
+
+    path = tmp_path / "tiny_sr.safetensors"
+    if not path.exists():
+        torch.manual_seed(0)
+        net = KSRNet(channels=8, blocks=1, code_dim=4)
+        net.code.fit(code_prior(21, 4, 0))
+        save_model(path, "ssr.ksrnet", net, 4, {"channels": 8, "blocks": 1, "code_dim": 4})
+    return path
+
+
 def tiny_config(tmp_path: Path, name: str, stage: str = "rrdb", steps: int = 3) -> Path:
     images = tmp_path / "images"
     if not images.exists():
@@ -39,6 +54,8 @@ def tiny_config(tmp_path: Path, name: str, stage: str = "rrdb", steps: int = 3) 
         "depth": {"channels": 4, "depth_root": str(depth_root), "patch": 32, "synthetic_fraction": 0.5},
         "ksr": {"channels": 8, "blocks": 1, "code_dim": 4, "patch_lr": 8, "depth_root": str(depth_root),
                 "val_dirs": [str(images)]},
+        "dkenet_code": {"channels": 8, "patch_lr": 8, "depth_root": str(depth_root), "val_dirs": [str(images)],
+                        "code_from": str(_tiny_sr(tmp_path))},
     }
     config = {
         "stage": stage, "scale": 4, "seed": 1, "threads": 1,
@@ -85,18 +102,19 @@ def test_coercion_reads_type_hints_structurally():
             coerce(value, hint, "x")
 
 
-@pytest.mark.parametrize("stage", ["rrdb", "dkenet", "depth", "ksr"])
+@pytest.mark.parametrize("stage", ["rrdb", "dkenet", "depth", "ksr", "dkenet_code"])
 def test_training_runs_logs_and_exports_loadable_weights(tmp_path, stage):
     config = load_config(tiny_config(tmp_path, stage, stage))
     result = train(config)
     assert result["step"] == 3
     rows = (Path(config.log.out_dir) / "log.csv").read_text().splitlines()
-    term = {"rrdb": "l1", "dkenet": "kernel_mse", "depth": "ssi_mse", "ksr": "charbonnier"}[stage]
+    term = {"rrdb": "l1", "dkenet": "kernel_mse", "depth": "ssi_mse", "ksr": "charbonnier",
+            "dkenet_code": "code_mse"}[stage]
     assert rows[0] == f"step,loss,{term},lr,val,elapsed_s" and len(rows) == 4
     assert all(row.split(",")[1] == row.split(",")[2] for row in rows[1:])  # one term: loss = the term
     descriptor = load_model(Path(result["weights"]))
     assert descriptor.architecture == {"rrdb": "ssr.rrdb", "dkenet": "ssr.dkenet", "depth": "ssr.depthnet",
-                                       "ksr": "ssr.ksrnet"}[stage]
+                                       "ksr": "ssr.ksrnet", "dkenet_code": "ssr.dkenet"}[stage]
     lr = torch.rand(1, 3, 10, 12)
     kernels = torch.softmax(torch.rand(1, 441, 10, 12), 1)
     with torch.no_grad():
@@ -104,6 +122,8 @@ def test_training_runs_logs_and_exports_loadable_weights(tmp_path, stage):
             assert descriptor.model(lr, kernels).shape == (1, 3, 40, 48)
         elif stage == "dkenet":
             assert descriptor.model(lr, torch.rand(1, 1, 10, 12)).shape == (1, 441, 10, 12)
+        elif stage == "dkenet_code":
+            assert descriptor.model(lr, torch.rand(1, 1, 10, 12)).shape == (1, 4, 10, 12)  # codes, not taps
         else:
             assert descriptor.model(lr).shape == (1, 1, 10, 12)
             assert float(rows[-1].split(",")[4]) >= 0  # AbsRel on the held-out split was computed

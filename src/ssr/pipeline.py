@@ -175,8 +175,10 @@ class SVKRPipeline:
             lr_t = self._tensor(hwc_to_chw(lr[top:top + th, left:left + tw]))[None]
             d_t = self._tensor(depth_lr[top:top + th, left:left + tw])[None, None]
             with self._autocast():
-                kernels = self.dkenet(lr_t, d_t)
-            return code(kernels.float())[0].cpu().numpy()
+                out = self.dkenet(lr_t, d_t)
+            if getattr(self.dkenet, "code_dim", 0):  # a code-predicting DKENet: already in the SR net's code
+                return out.float()[0].cpu().numpy()
+            return code(out.float())[0].cpu().numpy()
 
         return run_tiled(lr, one_tile, code.dim, 1, self.tile, self.overlap, self._tick)
 

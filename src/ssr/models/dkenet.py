@@ -10,7 +10,10 @@ Reading of the paper (choices written down where it is vague):
   with a skip from before the downsample (so the small receptive field of MANet is kept while the
   down/up path adds context).
 * Head: conv to size^2 channels, softmax over the taps -> one size x size kernel (HR scale) per LR
-  pixel, summing to 1. The paper's "upscale layer" is not needed because the SCM defines one kernel
+  pixel, summing to 1. With `code_dim > 0` the head predicts the SR network's kernel CODE directly
+  (code_dim numbers per pixel, no softmax): two thirds of DKENet's compute was the 441-tap head whose
+  output the pipeline projects to 16 numbers right away (issue 8); kernels are then decoded only
+  where a picture of them is wanted. The paper's "upscale layer" is not needed because the SCM defines one kernel
   per kept (LR) pixel; `upscale_kernels` expands to HR pixels where a caller wants that.
 """
 
@@ -43,9 +46,9 @@ class DABlock(nn.Module):
 class DKENet(nn.Module):
     """LR image (B,3,h,w) + depth (B,1,H,W) -> kernels (B, size*size, h, w), softmax-normalised."""
 
-    def __init__(self, kernel_size: int = 21, channels: int = 32, depth_channels: int = 16) -> None:
+    def __init__(self, kernel_size: int = 21, channels: int = 32, depth_channels: int = 16, code_dim: int = 0) -> None:
         super().__init__()
-        self.kernel_size = kernel_size
+        self.kernel_size, self.code_dim = kernel_size, code_dim
         self.lr_head = nn.Conv2d(3, channels, 3, padding=1)
         self.depth_branch = nn.Sequential(
             nn.Conv2d(1, depth_channels, 3, padding=1), nn.ReLU(inplace=True),
@@ -58,7 +61,7 @@ class DKENet(nn.Module):
         self.up = nn.Sequential(nn.Conv2d(channels, channels * 4, 3, padding=1), nn.PixelShuffle(2))
         self.block3 = DABlock(channels, depth_channels)
         self.tail = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(inplace=True),
-                                  nn.Conv2d(channels, kernel_size * kernel_size, 3, padding=1))
+                                  nn.Conv2d(channels, code_dim or kernel_size * kernel_size, 3, padding=1))
 
     def forward(self, lr: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
         h, w = lr.shape[-2:]
@@ -76,7 +79,8 @@ class DKENet(nn.Module):
         x = self.block2(x, d_small)
         x = self.up(x)[..., :h, :w] + skip
         x = self.block3(x, d)
-        return torch.softmax(self.tail(x), dim=1)
+        out = self.tail(x)
+        return out if self.code_dim else torch.softmax(out, dim=1)
 
 
 def upscale_kernels(kernels: torch.Tensor, scale: int) -> torch.Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ssr.train.stages.base import Stage
 from ssr.train.stages.depth import DepthStage
 from ssr.train.stages.dkenet import DKENetStage
+from ssr.train.stages.dkenet_code import DKENetCodeStage
 from ssr.train.stages.ksr import KSRStage
 from ssr.train.stages.rrdb import RRDBStage
 
@@ -13,6 +14,7 @@ STAGES: dict[str, type[Stage]] = {
     "dkenet": DKENetStage,
     "depth": DepthStage,
     "ksr": KSRStage,
+    "dkenet_code": DKENetCodeStage,
 }
 
 __all__ = ["STAGES", "Stage"]
