@@ -123,3 +123,15 @@ def test_written_files_get_normal_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+
+
+def test_saved_models_get_normal_permissions(tmp_path):
+    import os
+
+    from ssr.models.depthnet import DepthNet
+    from ssr.models.registry import save_model
+
+    save_model(tmp_path / "m.safetensors", "ssr.depthnet", DepthNet(widths=(4, 8)), 1, {"widths": [4, 8]})
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "m.safetensors").stat().st_mode & 0o777 == 0o666 & ~mask

@@ -18,7 +18,7 @@ from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
 from ssr.errors import UnavailableError
-from ssr.hashing import sha256_file
+from ssr.hashing import publish, sha256_file
 from ssr.models.depthnet import DepthNet
 from ssr.models.dkenet import DKENet
 from ssr.models.ksrnet import KSRNet
@@ -58,7 +58,7 @@ def save_model(path: Path, architecture: str, model: nn.Module, scale: int, kwar
                 **{k: str(v) for k, v in (extra or {}).items()}}
     tmp = path.with_name(f".{path.name}.tmp")
     save_file(state, str(tmp), metadata=metadata)
-    tmp.replace(path)
+    publish(tmp, path)  # normal permissions (safetensors creates 0600), then the atomic rename
 
 
 def load_model(path: Path, expected_sha256: str | None = None, device: str = "cpu") -> ModelDescriptor:
