@@ -106,3 +106,12 @@ def test_dof_with_a_depth_estimator_instead_of_files(hr_folder, tmp_path):
     manifest = build_set("dof", 4, 0, hr_folder, tmp_path / "o", depth_estimator=f"builtin:{tmp_path / 'd.safetensors'}")
     meta = np.load(tmp_path / "o" / manifest["images"][0]["files"]["meta"])
     assert meta["depth"].shape == (64, 72) and 0 <= meta["depth"].min() and meta["depth"].max() <= 1
+
+
+def test_set_folders_get_normal_permissions(hr_folder, tmp_path):
+    import os
+
+    build_set("sv", 4, 0, hr_folder, tmp_path / "perm")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "perm").stat().st_mode & 0o777 == 0o777 & ~mask

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -80,6 +81,9 @@ def _staging(out_dir: Path):
     """Build the whole set in a hidden sibling folder, then swap it in: all or nothing."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    mask = os.umask(0)
+    os.umask(mask)
+    staging.chmod(0o777 & ~mask)  # mkdtemp makes 0700; the published set gets normal permissions
     try:
         for sub in ("lr", "hr", "meta"):
             (staging / sub).mkdir()
