@@ -386,7 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("train", parents=[common], help="train a stage from a YAML config (torchrun-ready)",
-                       description="Train one stage (rrdb | dkenet | depth). Multi-process: "
+                       description="Train one stage (rrdb, dkenet, depth, ksr, dkenet_code: ssr.train.stages). Multi-process: "
                                    "torchrun --nproc_per_node N -m ssr.cli train CONFIG.yaml")
     p.add_argument("config", help="YAML config (unknown keys are errors)")
     p.add_argument("--resume", action="store_true", help="continue from out_dir/checkpoint.pt")
