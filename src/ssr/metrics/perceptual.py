@@ -18,6 +18,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ssr.arrays import to_nchw, to_rgb
+
 PYIQA_METRICS = {"LPIPS": "lpips", "DISTS": "dists", "MUSIQ": "musiq", "CLIP-IQA": "clipiqa"}
 FULL_REFERENCE = {"ST-LPIPS", "LPIPS", "DISTS"}
 
@@ -47,8 +49,7 @@ def _no_downloads():
 
 
 def _to_tensor(image: np.ndarray) -> torch.Tensor:
-    rgb = np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
-    return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).float()[None]
+    return to_nchw(to_rgb(image))
 
 
 def _build_stlpips() -> Callable:

@@ -31,7 +31,7 @@ from ssr.degradation.kernel_maps import covariance_to_kernels
 from ssr.degradation.scm import build_field, render
 from ssr.errors import DataError
 from ssr.imresize import resize_float
-from ssr.arrays import to_rgb
+from ssr.arrays import flat_depth, hwc_to_chw, to_nchw, to_rgb, to_uint8
 from ssr.io import list_images, read_image
 from ssr.progress import progress
 from ssr.train.depth_data import real_patch, synthetic_scene
@@ -146,7 +146,7 @@ def distractor_depth(rng: np.random.Generator, size: int) -> np.ndarray:
 
 
 def _uint8_chw(image: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(image, 0, 1) * 255).astype(np.uint8).transpose(2, 0, 1)
+    return hwc_to_chw(to_uint8(image))
 
 
 def build_cache(images: list[np.ndarray], count: int, scale: int, patch_lr: int, grid: int, seed: int,
@@ -156,7 +156,7 @@ def build_cache(images: list[np.ndarray], count: int, scale: int, patch_lr: int,
     settings = P.ProtocolSettings.for_scale(scale).with_overrides({"grid": str(grid), "kernel_size": str(kernel_size)})
     rng = np.random.default_rng(seed)
     hr_list, lr_list, cov_list, depth_list, dof_rows, dof_kernels = [], [], [], [], [], []
-    flat = np.full((patch_lr, patch_lr), 0.5, np.float16)
+    flat = flat_depth(patch_lr, patch_lr, np.float16)
     zero_cov = np.zeros((3, patch_lr, patch_lr), np.float32)
     for _ in progress(range(count), "render training pairs"):
         if dof_fraction > 0 and rng.random() < dof_fraction:
@@ -203,6 +203,6 @@ def build_val_set(folder: str, count: int, scale: int, seed: int, kernel_size: i
         field = GridField.from_dict(record["kernel"])
         geometry = Geometry.for_hr(hr.shape[0], hr.shape[1], scale, kernel_size)
         kernels = field.weights(geometry, 0, geometry.lr_h, torch.float32)  # (h, w, k*k)
-        out.append(ValImage(path.stem, hr, torch.from_numpy(lr.transpose(2, 0, 1)).float()[None],
+        out.append(ValImage(path.stem, hr, to_nchw(lr),
                             kernels.permute(2, 0, 1)[None].contiguous()))
     return out

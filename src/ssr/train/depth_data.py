@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from ssr.imresize import resize_float
-from ssr.arrays import to_rgb
+from ssr.arrays import hwc_to_chw, to_rgb, to_uint8
 from ssr.io import DEPTH_SUFFIXES, list_images, read_depth, read_image
 from ssr.progress import progress
 
@@ -117,7 +117,7 @@ def build_depth_cache(real: list[tuple[np.ndarray, np.ndarray]], images: list[np
             rgb, depth = real_patch(rng, *real[int(rng.integers(len(real)))], size)
         if rng.random() < 0.5:
             rgb, depth = rgb[:, ::-1], depth[:, ::-1]
-        rgbs.append(np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8).transpose(2, 0, 1))
+        rgbs.append(hwc_to_chw(to_uint8(rgb)))
         depths.append(depth[None].astype(np.float16))
     return DepthCache(torch.from_numpy(np.stack(rgbs)), torch.from_numpy(np.stack(depths)))
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ssr.arrays import hwc_to_chw, quantise, to_uint8
+from ssr.arrays import flat_depth, hwc_to_chw, quantise, to_uint8
 from ssr.degradation import kernels as K
 from ssr.degradation import protocols as P
 from ssr.degradation.apply import kernel_offset
@@ -88,7 +88,7 @@ def build_coded_cache(images: list[np.ndarray], real_depth: list[tuple[np.ndarra
     rng = np.random.default_rng(seed)
     size = code.kernel_size
     bicubic = resize_code(code, scale).half()
-    flat = np.full((patch_lr, patch_lr), 0.5, np.float16)
+    flat = flat_depth(patch_lr, patch_lr, np.float16)
     hrs, lrs, codes, depths, kinds = [], [], [], [], []
     for _ in progress(range(count), "render training pairs"):
         kind = _choose(rng, mix)
