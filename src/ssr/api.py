@@ -181,17 +181,6 @@ class Upscaler:
 def blur_map(raw: UpscaleResult) -> np.ndarray:
     """Blur width per LR pixel in HR pixels: the standard deviation of each decoded kernel (sqrt of the
     mean of its two principal variances), from the kernel codes the pipeline carries."""
-    import torch
+    from ssr.explain import kernel_geometry
 
-    codes = torch.from_numpy(np.ascontiguousarray(raw.kernel_codes))[None].float()
-    with torch.no_grad():
-        kernels = raw.decode_kernels(codes)[0].clamp_min(0)  # (k*k, h, w)
-    taps, h, w = kernels.shape
-    size = int(round(taps ** 0.5))
-    kernels = kernels / kernels.sum(0, keepdim=True).clamp_min(1e-12)
-    axis = torch.arange(size, dtype=torch.float32) - size // 2
-    yy, xx = torch.meshgrid(axis, axis, indexing="ij")
-    yy, xx = yy.reshape(-1, 1, 1), xx.reshape(-1, 1, 1)
-    my, mx = (kernels * yy).sum(0), (kernels * xx).sum(0)
-    var = (kernels * ((yy - my) ** 2 + (xx - mx) ** 2)).sum(0) / 2
-    return var.clamp_min(0).sqrt().numpy()
+    return kernel_geometry(raw.kernel_codes, raw.decode_kernels)[0]

@@ -19,7 +19,8 @@ training run keeps seeing fresh pairs (`fresh_cache_on_resume`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -33,7 +34,9 @@ from ssr.degradation.kernel_maps import covariance_to_kernels
 from ssr.imresize import imresize
 from ssr.models.kernel_code import KernelCode
 from ssr.progress import progress
-from ssr.train.data import MARGIN_LR, distractor_depth, random_crop, render_dof_pair, render_pair
+from ssr.train.data import (MARGIN_LR, build_val_set, distractor_depth, load_training_images, random_crop,
+                            render_dof_pair, render_pair)
+from ssr.train.depth_data import depth_pairs, load_pair
 
 KINDS = ("sv", "dof", "resize")
 
@@ -114,3 +117,37 @@ def build_coded_cache(images: list[np.ndarray], real_depth: list[tuple[np.ndarra
         kinds.append(KINDS.index(kind))
     return CodedPairCache(torch.from_numpy(np.stack(hrs)), torch.from_numpy(np.stack(lrs)), torch.stack(codes),
                           torch.from_numpy(np.stack(depths)), torch.tensor(kinds, dtype=torch.int8))
+
+
+@dataclass
+class RealUseSettings:
+    """Config fields every stage trained on real-use pairs shares (ksr, dkenet_code)."""
+
+    kernel_size: int = 21
+    patch_lr: int = 48
+    sv: float = 0.45  # shares of the pair kinds (normalised)
+    dof: float = 0.25
+    resize: float = 0.3
+    sigma_min: float = 0.2  # sv blur from nearly clean ...
+    jpeg_min: int = 30  # ... and JPEG down to this quality
+    second_order: float = 0.2  # chance of a second degradation pass on sv pairs
+    fresh_cache_on_resume: bool = True
+    depth_root: str | None = field(default=None, metadata={"path": True})
+    val_dirs: list[str] = field(default_factory=list, metadata={"path": True})
+
+
+def load_real_use(config, settings: RealUseSettings, rank: int, start_step: int, code: KernelCode):
+    """The cache (a new seed per resume when asked) and, on rank 0, the sv validation images."""
+    s, d, scale = settings, config.data, config.scale
+    seed = config.seed + (start_step if s.fresh_cache_on_resume else 0)
+    images = load_training_images(d.train_dirs, d.photo_downscale, min_side=(s.patch_lr + 6) * scale)
+    real = [load_pair(*pair) for pair in depth_pairs(Path(s.depth_root))[0]] if s.depth_root and s.dof else []
+    protocol = P.ProtocolSettings.for_scale(scale).with_overrides(
+        {"grid": "2", "kernel_size": str(s.kernel_size), "sigma_min": str(s.sigma_min), "jpeg_min": str(s.jpeg_min)})
+    cache = build_coded_cache(images, real, d.cache_size, scale, s.patch_lr, seed, code,
+                              dict(zip(KINDS, (s.sv, s.dof, s.resize))), protocol, s.second_order)
+    val_set = []
+    if rank == 0:
+        for folder in s.val_dirs:
+            val_set += build_val_set(folder, d.val_images, scale, config.seed, s.kernel_size)
+    return cache, val_set

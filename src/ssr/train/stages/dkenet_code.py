@@ -19,32 +19,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from ssr.arrays import FLAT_DEPTH
-from ssr.degradation import protocols as P
 from ssr.errors import ConfigError
 from ssr.metrics.kernel_error import kernel_errors
 from ssr.models.dkenet import DKENet
 from ssr.models.registry import load_model
-from ssr.train.data import build_val_set, load_training_images
-from ssr.train.depth_data import depth_pairs, load_pair
-from ssr.train.real_use_data import KINDS, build_coded_cache
+from ssr.train.real_use_data import RealUseSettings, load_real_use
 from ssr.train.stages.base import StageDefaults
 
 
 @dataclass
-class DKENetCodeSettings:
+class DKENetCodeSettings(RealUseSettings):
     code_from: str | None = field(default=None, metadata={"path": True})  # SR weights whose code is the target
     channels: int = 32
-    kernel_size: int = 21
-    patch_lr: int = 48
-    sv: float = 0.45
-    dof: float = 0.25
-    resize: float = 0.3
-    sigma_min: float = 0.2
-    jpeg_min: int = 30
-    second_order: float = 0.2
-    fresh_cache_on_resume: bool = True
-    depth_root: str | None = field(default=None, metadata={"path": True})
-    val_dirs: list[str] = field(default_factory=list, metadata={"path": True})
 
     def check(self) -> None:
         if not self.code_from:
@@ -74,19 +60,7 @@ class DKENetCodeStage(StageDefaults):
         return DKENet(**self.model_kwargs())
 
     def load_data(self, rank: int, device: torch.device, start_step: int, model: nn.Module):
-        s, d, scale = self.settings, self.config.data, self.config.scale
-        seed = self.config.seed + (start_step if s.fresh_cache_on_resume else 0)
-        images = load_training_images(d.train_dirs, d.photo_downscale, min_side=(s.patch_lr + 6) * scale)
-        real = [load_pair(*pair) for pair in depth_pairs(Path(s.depth_root))[0]] if s.depth_root and s.dof else []
-        settings = P.ProtocolSettings.for_scale(scale).with_overrides(
-            {"grid": "2", "kernel_size": str(s.kernel_size), "sigma_min": str(s.sigma_min), "jpeg_min": str(s.jpeg_min)})
-        cache = build_coded_cache(images, real, d.cache_size, scale, s.patch_lr, seed, self.code,
-                                  dict(zip(KINDS, (s.sv, s.dof, s.resize))), settings, s.second_order)
-        val_set = []
-        if rank == 0:
-            for folder in s.val_dirs:
-                val_set += build_val_set(folder, d.val_images, scale, self.config.seed, s.kernel_size)
-        return cache, val_set
+        return load_real_use(self.config, self.settings, rank, start_step, self.code)
 
     def losses(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {"code_mse": F.mse_loss(model(batch["lr"], batch["depth"]), batch["codes"])}

@@ -10,8 +10,7 @@ Gaussians, so "clean" inputs have a code of their own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -19,35 +18,21 @@ from torch import nn
 
 from ssr.arrays import from_nchw, quantise
 from ssr.degradation import kernels as K
-from ssr.degradation import protocols as P
 from ssr.degradation.apply import kernel_offset
 from ssr.errors import ConfigError
 from ssr.metrics.psnr_ssim import psnr_y
 from ssr.models.kernel_code import sample_prior_kernels
 from ssr.models.ksrnet import KSRNet
-from ssr.train.data import build_val_set, load_training_images
-from ssr.train.depth_data import depth_pairs, load_pair
-from ssr.train.real_use_data import KINDS, build_coded_cache
+from ssr.train.real_use_data import RealUseSettings, load_real_use
 from ssr.train.stages.base import StageDefaults
 
 
 @dataclass
-class KSRSettings:
+class KSRSettings(RealUseSettings):
     channels: int = 48
     blocks: int = 6
     code_dim: int = 16
-    kernel_size: int = 21
-    patch_lr: int = 48
-    sv: float = 0.45  # shares of the pair kinds (normalised)
-    dof: float = 0.25
-    resize: float = 0.3
-    sigma_min: float = 0.2  # sv blur from nearly clean ...
-    jpeg_min: int = 30  # ... and JPEG down to this quality
-    second_order: float = 0.2  # chance of a second degradation pass on sv pairs
     charbonnier_eps: float = 1e-3
-    fresh_cache_on_resume: bool = True
-    depth_root: str | None = field(default=None, metadata={"path": True})
-    val_dirs: list[str] = field(default_factory=list, metadata={"path": True})
 
     def check(self) -> None:
         if min(self.sv, self.dof, self.resize) < 0 or self.sv + self.dof + self.resize <= 0:
@@ -86,20 +71,7 @@ class KSRStage(StageDefaults):
         return model
 
     def load_data(self, rank: int, device: torch.device, start_step: int, model: nn.Module):
-        s, d, scale = self.settings, self.config.data, self.config.scale
-        seed = self.config.seed + (start_step if s.fresh_cache_on_resume else 0)
-        images = load_training_images(d.train_dirs, d.photo_downscale, min_side=(s.patch_lr + 6) * scale)
-        real = [load_pair(*pair) for pair in depth_pairs(Path(s.depth_root))[0]] if s.depth_root and s.dof else []
-        settings = P.ProtocolSettings.for_scale(scale).with_overrides(
-            {"grid": "2", "kernel_size": str(s.kernel_size), "sigma_min": str(s.sigma_min),
-             "jpeg_min": str(s.jpeg_min)})
-        cache = build_coded_cache(images, real, d.cache_size, scale, s.patch_lr, seed, model.code,
-                                  dict(zip(KINDS, (s.sv, s.dof, s.resize))), settings, s.second_order)
-        val_set = []
-        if rank == 0:
-            for folder in s.val_dirs:
-                val_set += build_val_set(folder, d.val_images, scale, self.config.seed, s.kernel_size)
-        return cache, val_set
+        return load_real_use(self.config, self.settings, rank, start_step, model.code)
 
     def losses(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         sr = model(batch["lr"], batch["codes"])
