@@ -34,7 +34,7 @@ class DepthEstimator(Protocol):
 
 def reduce_for_depth(rgb: np.ndarray, max_side: int) -> np.ndarray:
     """The view a depth network sees: the whole image, longer side at most `max_side` (float [0, 1])."""
-    return view_at_side(rgb, max_side) if max(rgb.shape[:2]) > max_side else view_at_side(rgb, max(rgb.shape[:2]))
+    return view_at_side(rgb, min(max_side, max(rgb.shape[:2])))
 
 
 def view_at_side(rgb: np.ndarray, side: int) -> np.ndarray:
