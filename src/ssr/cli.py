@@ -348,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Degrade HR images with a benchmark protocol; writes lr/, hr/, meta/ and manifest.json.")
     p.add_argument("hr_dir", help="folder of HR images (protocol real: City100 NNNH/NNNL pairs)")
     p.add_argument("out_dir", help="output folder")
-    p.add_argument("--protocol", required=True, choices=("sv", "dof", "real"))
+    p.add_argument("--protocol", required=True, choices=("sv", "dof", "compound", "real"))
     p.add_argument("--scale", type=int, default=4, choices=(2, 4))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--depth-dir", help="depth maps for protocol dof (paired by name, else by sorted order)")
@@ -370,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", parents=[common], help="benchmark methods on a protocol (table + figure)",
                        description="Build or reuse a protocol's LR set, run methods, write table.md, results.json, figure.png.")
-    p.add_argument("--protocol", required=True, choices=("sv", "dof", "real"))
+    p.add_argument("--protocol", required=True, choices=("sv", "dof", "compound", "real"))
     p.add_argument("--hr", required=True, help="folder of HR images")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--scale", type=int, default=4, choices=(2, 4))
@@ -386,7 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("train", parents=[common], help="train a stage from a YAML config (torchrun-ready)",
-                       description="Train one stage (rrdb, dkenet, depth, ksr, dkenet_code: ssr.train.stages). Multi-process: "
+                       description="Train one stage (rrdb, dkenet, depth, ksr, dkenet_code, causal: ssr.train.stages). Multi-process: "
                                    "torchrun --nproc_per_node N -m ssr.cli train CONFIG.yaml")
     p.add_argument("config", help="YAML config (unknown keys are errors)")
     p.add_argument("--resume", action="store_true", help="continue from out_dir/checkpoint.pt")

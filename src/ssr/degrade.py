@@ -27,7 +27,7 @@ from ssr.errors import ConfigError
 
 def sample(protocol: str, scale: int = 4, rng: np.random.Generator | int = 0, *, depth: np.ndarray | None = None,
            settings: ProtocolSettings | dict[str, str] | None = None, second_order: bool = False) -> dict:
-    """A record of `protocol` ("sv" or "dof") for `scale`; `rng` a Generator or a seed."""
+    """A record of `protocol` ("sv", "dof" or "compound") for `scale`; `rng` a Generator or a seed."""
     generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(int(rng))
     base = ProtocolSettings.for_scale(scale)
     if isinstance(settings, dict):
@@ -36,12 +36,14 @@ def sample(protocol: str, scale: int = 4, rng: np.random.Generator | int = 0, *,
         base = settings
     if protocol == "sv":
         record = _protocols.sample_sv(generator, scale, base)
+    elif protocol == "compound":
+        record = _protocols.sample_compound(generator, scale, base)
     elif protocol == "dof":
         if depth is None:
             raise ConfigError("protocol 'dof' needs depth= (relative inverse depth, (H, W) in [0, 1])")
         record = _protocols.sample_dof(generator, scale, base, depth)
     else:
-        raise ConfigError(f"unknown protocol '{protocol}' (sv, dof)")
+        raise ConfigError(f"unknown protocol '{protocol}' (sv, dof, compound)")
     if second_order:
         record["second_order"] = _protocols.sample_second_order(generator)
     return validate(record)

@@ -157,6 +157,8 @@ def build_set(protocol: str, scale: int, seed: int, hr_dir: Path, out_dir: Path,
                     depth = (estimator(to_rgb(hr), hr.shape[:2]) if estimator is not None
                              else mod_crop(_depth_for(depth_files[path], loaded.pixels.shape[:2]), scale))
                     record = P.sample_dof(rng, scale, settings, depth)
+                elif protocol == "compound":
+                    record = P.sample_compound(rng, scale, settings)
                 else:
                     record = P.sample_sv(rng, scale, settings)
                 lr = render(record, hr, depth).lr

@@ -53,15 +53,39 @@ class SiblingSampler:
     def acceptance(self) -> float:
         return self.accepted / self.proposed if self.proposed else 1.0
 
-    def new_value(self, rng: np.random.Generator, factor: str, record: dict):
+    def level_range(self, factor: str, level: int, levels: int) -> tuple[float, float]:
+        """The sub-range of `factor`'s values that strength level `level` of `levels` covers.
+
+        Levels are ordered by severity: larger blur, more noise, LOWER JPEG quality.
+        """
         s = self.settings
+        lo, hi = {"kernel": (s.sigma_min, s.sigma_max), "noise.level": (0.0, s.noise_max),
+                  "jpeg.quality": (float(s.jpeg_max), float(s.jpeg_min))}[factor]
+        return lo + (hi - lo) * level / levels, lo + (hi - lo) * (level + 1) / levels
+
+    def new_value(self, rng: np.random.Generator, factor: str, record: dict, level: int = 0, levels: int = 1):
+        """A new value for `factor`, drawn from strength level `level` of `levels` (the whole range at 1)."""
+        s = self.settings
+        if factor == "second_order":
+            return None if record.get("second_order") is not None else P.sample_second_order(rng)
+        lo, hi = self.level_range(factor, level, levels)
         if factor == "kernel":
-            return random_gaussian_field(rng, (s.grid, s.grid), s.kernel_size, (s.sigma_min, s.sigma_max)).to_dict()
+            return random_gaussian_field(rng, (s.grid, s.grid), s.kernel_size, (lo, hi)).to_dict()
         if factor == "noise.level":
-            return float(rng.uniform(0.0, s.noise_max))
-        if factor == "jpeg.quality":
-            return int(rng.integers(s.jpeg_min, s.jpeg_max + 1))
-        return None if record.get("second_order") is not None else P.sample_second_order(rng)
+            return float(rng.uniform(lo, hi))
+        return int(round(rng.uniform(min(lo, hi), max(lo, hi))))
+
+    def sibling(self, rng: np.random.Generator, hr: np.ndarray, record: dict, factual: Rendering, factor: str,
+                level: int = 0, levels: int = 1, depth: np.ndarray | None = None) -> Sibling:
+        """One bounded intervention: redrawn up to `tries` times while it breaks the LR-PSNR cap."""
+        for _ in range(self.tries):
+            self.proposed += 1
+            child = intervene(record, factor, self.new_value(rng, factor, record, level, levels))
+            rendering = rerender(child, hr, factual, factor, depth)
+            if _psnr(rendering.lr, factual.lr) >= self.min_lr_psnr:
+                self.accepted += 1
+                return Sibling(factor, child, rendering)
+        return Sibling(factor, record, factual, accepted=False)
 
     def siblings(self, rng: np.random.Generator, hr: np.ndarray, record: dict, count: int,
                  depth: np.ndarray | None = None) -> list[Sibling]:
@@ -69,17 +93,7 @@ class SiblingSampler:
         factual = render(record, hr, depth)
         out = [Sibling(None, record, factual)]
         for i in range(count):
-            factor = self.factors[i % len(self.factors)]
-            for _ in range(self.tries):
-                self.proposed += 1
-                child = intervene(record, factor, self.new_value(rng, factor, record))
-                rendering = rerender(child, hr, factual, factor, depth)
-                if _psnr(rendering.lr, factual.lr) >= self.min_lr_psnr:
-                    self.accepted += 1
-                    out.append(Sibling(factor, child, rendering))
-                    break
-            else:
-                out.append(Sibling(factor, record, factual, accepted=False))
+            out.append(self.sibling(rng, hr, record, factual, self.factors[i % len(self.factors)], depth=depth))
         return out
 
 

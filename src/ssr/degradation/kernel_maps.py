@@ -32,8 +32,20 @@ def radius_to_kernels(radius: np.ndarray, size: int, scale: int) -> torch.Tensor
     return kernels.view(h, w, -1).permute(2, 0, 1)[None].contiguous()
 
 
+def motion_to_kernels(mx: np.ndarray, my: np.ndarray, size: int, scale: int) -> torch.Tensor:
+    """(h, w) motion maps (length cos 2θ, length sin 2θ; GridField's interpolated channels) -> (1, size*size, h, w)."""
+    h, w = mx.shape
+    x = torch.from_numpy(np.asarray(mx, np.float64).reshape(-1))
+    y = torch.from_numpy(np.asarray(my, np.float64).reshape(-1))
+    kernels = K.motion_kernels(size, torch.sqrt(x * x + y * y), 0.5 * torch.atan2(y, x), offset=kernel_offset(scale),
+                               dtype=torch.float32)
+    return kernels.view(h, w, -1).permute(2, 0, 1)[None].contiguous()
+
+
 def truth_kernels(truth: dict[str, np.ndarray], size: int, scale: int) -> torch.Tensor:
-    """(1, size*size, h, w) true kernels from a set's meta maps (sv: covariance; dof: disk radius)."""
+    """(1, size*size, h, w) true kernels from a set's meta maps (sv: covariance; dof: disk radius; motion)."""
+    if "mx" in truth:
+        return motion_to_kernels(truth["mx"], truth["my"], size, scale)
     if "c_xx" in truth:
         cov = np.stack([truth[k] for k in ("c_xx", "c_xy", "c_yy")])[None]
         return covariance_to_kernels(torch.from_numpy(cov.astype(np.float32)), size, scale)

@@ -6,6 +6,10 @@
 * dof : thin-lens circle of confusion from a depth map (focus plane = a random quantile 0.1..0.9 of
         the image's inverse depth, aperture 6..16 px of radius per unit inverse depth for x4, half
         that for x2), occlusion-aware disks, then the same noise and JPEG as sv.
+* compound: OUT-OF-DISTRIBUTION compound degradations, held out of every training distribution
+        (CausalSR study, issue 12): a smooth 4x4 field of LINEAR MOTION kernels (length 3..13 HR px
+        for x4, 1.5..6.5 for x2; angle 0..pi; no training set has motion), colour Gaussian noise
+        sigma 15..25/255 (training stops at 15), JPEG quality 30..50, and always a second pass.
 * real: City100 optical pairs; no synthetic step (see build.py for how pairs are scaled).
 Each image gets its own generator seeded from (protocol seed, CRC32 of the file stem), so adding or
 removing images does not change the others.
@@ -18,12 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ssr.degradation.field import random_gaussian_field
+from ssr.degradation.field import GridField, random_gaussian_field
 from ssr.degradation.scm import SCHEMA
 from ssr.errors import ConfigError
 from ssr.settings import with_overrides
 
-PROTOCOL_NAMES = ("sv", "dof", "real")
+PROTOCOL_NAMES = ("sv", "dof", "compound", "real")
 SCALES = (2, 4)
 
 
@@ -43,12 +47,19 @@ class ProtocolSettings:
     noise_color: bool = True
     jpeg_min: int = 50
     jpeg_max: int = 95
+    motion_min: float = 3.0  # protocol compound only
+    motion_max: float = 13.0
+    compound_noise_min: float = 15.0 / 255.0
+    compound_noise_max: float = 25.0 / 255.0
+    compound_jpeg_min: int = 30
+    compound_jpeg_max: int = 50
 
     @classmethod
     def for_scale(cls, scale: int) -> "ProtocolSettings":
         if scale not in SCALES:
             raise ConfigError(f"scale must be one of {SCALES}, got {scale}")
-        return cls() if scale == 4 else cls(sigma_max=2.5, aperture_min=3.0, aperture_max=8.0)
+        return cls() if scale == 4 else cls(sigma_max=2.5, aperture_min=3.0, aperture_max=8.0, motion_min=1.5,
+                                            motion_max=6.5)
 
     def with_overrides(self, overrides: dict[str, str]) -> "ProtocolSettings":
         settings = with_overrides(self, overrides, "protocol setting")
@@ -68,6 +79,10 @@ class ProtocolSettings:
             raise ConfigError("need 1 <= jpeg_min <= jpeg_max <= 100")
         if self.grid < 1 or not 0 <= self.noise_max <= 1:
             raise ConfigError("grid must be >= 1 and noise_max in [0, 1]")
+        if not 0 < self.motion_min <= self.motion_max or not 0 <= self.compound_noise_min <= self.compound_noise_max <= 1:
+            raise ConfigError("need 0 < motion_min <= motion_max and 0 <= compound_noise_min <= compound_noise_max <= 1")
+        if not 1 <= self.compound_jpeg_min <= self.compound_jpeg_max <= 100:
+            raise ConfigError("need 1 <= compound_jpeg_min <= compound_jpeg_max <= 100")
 
 
 def image_rng(seed: int, name: str) -> np.random.Generator:
@@ -101,6 +116,19 @@ def sample_dof(rng: np.random.Generator, scale: int, settings: ProtocolSettings,
               "occlusion": True}
     return {"schema": SCHEMA, "scale": scale, "kernel": kernel, "noise": noise, "jpeg": jpeg,
             "second_order": None}
+
+
+def sample_compound(rng: np.random.Generator, scale: int, settings: ProtocolSettings) -> dict:
+    """A record of protocol compound (out of the training distribution; see the module docstring)."""
+    grid = (settings.grid, settings.grid)
+    kernel = GridField("motion", settings.kernel_size,
+                       {"length": rng.uniform(settings.motion_min, settings.motion_max, grid),
+                        "angle": rng.uniform(0.0, np.pi, grid)})
+    noise = {"kind": "gaussian", "level": float(rng.uniform(settings.compound_noise_min, settings.compound_noise_max)),
+             "color": True, "seed": int(rng.integers(0, 2**31 - 1))}
+    jpeg = {"quality": int(rng.integers(settings.compound_jpeg_min, settings.compound_jpeg_max + 1))}
+    return {"schema": SCHEMA, "scale": scale, "kernel": kernel.to_dict(), "noise": noise, "jpeg": jpeg,
+            "second_order": sample_second_order(rng)}
 
 
 def sample_second_order(rng: np.random.Generator) -> dict:

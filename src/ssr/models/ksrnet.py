@@ -46,14 +46,20 @@ class KSRNet(nn.Module):
         self.trunk = nn.Conv2d(channels, channels, 3, padding=1)
         self.upsample = nn.Sequential(nn.Conv2d(channels, 3 * scale * scale, 3, padding=1), nn.PixelShuffle(scale))
 
-    def forward_codes(self, lr: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+    def forward_features(self, lr: torch.Tensor, codes: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """(SR, the residual stream after the head and after each block): what CausalSR's losses read."""
         x = self.head(torch.cat([lr, codes], 1))
+        stream = [x]
         features = x
         for block in self.blocks:
             features = block(features, codes)
+            stream.append(features)
         x = x + self.trunk(features)
         base = F.interpolate(lr, scale_factor=self.scale, mode="bilinear", align_corners=False)
-        return base + self.upsample(x)
+        return base + self.upsample(x), stream
+
+    def forward_codes(self, lr: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        return self.forward_features(lr, codes)[0]
 
     def forward(self, lr: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
         return self.forward_codes(lr, field if field.shape[1] == self.code.dim else self.code(field))

@@ -100,9 +100,9 @@ def _resolve_paths(settings: Any, base: Path) -> None:
     for name in path_fields(type(settings)):
         value = getattr(settings, name)
         if isinstance(value, list):
-            setattr(settings, name, [str((base / v).resolve()) for v in value])
+            setattr(settings, name, [str((base / Path(v).expanduser()).resolve()) for v in value])
         elif value:
-            setattr(settings, name, str((base / value).resolve()))
+            setattr(settings, name, str((base / Path(value).expanduser()).resolve()))
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:

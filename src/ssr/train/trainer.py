@@ -129,7 +129,7 @@ class RankZeroReporter:
         self.optimizer, self.scheduler, self.val_set = optimizer, scheduler, val_set
         self.out_dir = Path(config.log.out_dir)
         self.log_path = self.out_dir / "log.csv"
-        self.columns = ["step", "loss", *stage.loss_terms, "lr", "val", "elapsed_s"]
+        self.columns = ["step", "loss", *stage.loss_terms, *stage.monitor_terms, "lr", "val", "elapsed_s"]
         self.board = _tensorboard(self.out_dir)
         if not (resume and self.log_path.exists()):
             with open(self.log_path, "w", newline="") as handle:
@@ -151,7 +151,9 @@ class RankZeroReporter:
 
     def _log(self, step: int, means: dict[str, float], lr_now: float) -> None:
         val = self.val
-        row = [step, f"{means['loss']:.6f}", *(f"{means[k]:.6f}" for k in self.stage.loss_terms), f"{lr_now:.3g}",
+        monitored = self.stage.monitor()
+        row = [step, f"{means['loss']:.6f}", *(f"{means[k]:.6f}" for k in self.stage.loss_terms),
+               *(f"{monitored[k]:.4f}" for k in self.stage.monitor_terms), f"{lr_now:.3g}",
                "" if math.isnan(val) else f"{val:.4f}", f"{time.monotonic() - self.start:.1f}"]
         with open(self.log_path, "a", newline="") as handle:
             csv.writer(handle).writerow(row)
@@ -172,8 +174,9 @@ class RankZeroReporter:
                     "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                     "step": step, "config": to_dict(config)}, tmp)
         tmp.replace(path)
-        save_model(self.out_dir / "model.safetensors", self.stage.architecture, self.ema.module,
-                   self.stage.export_scale(), self.stage.model_kwargs(), {"step": step, "val": self.val})
+        exported = self.stage.trained_module(self.ema.module)
+        save_model(self.out_dir / "model.safetensors", self.stage.architecture, exported, self.stage.export_scale(),
+                   self.stage.model_kwargs(), {"step": step, "val": self.val})
         self.last_save = time.monotonic()
 
     def close(self) -> None:
@@ -199,7 +202,7 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
     model = stage.build_model().to(device)
     checkpoint = out_dir / "checkpoint.pt"
     if config.init and not (resume and checkpoint.exists()):
-        skipped = initialise_from(model, Path(config.init))
+        skipped = initialise_from(stage.trained_module(model), Path(config.init))
         if rank == 0:
             say(f"initialised from {config.init}" + (f" (kept fresh: {', '.join(skipped)})" if skipped else ""))
     ema = make_ema(model, config.optim.ema)

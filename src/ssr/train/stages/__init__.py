@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ssr.train.stages.base import Stage
+from ssr.train.stages.causal import CausalStage
 from ssr.train.stages.depth import DepthStage
 from ssr.train.stages.dkenet import DKENetStage
 from ssr.train.stages.dkenet_code import DKENetCodeStage
@@ -15,6 +16,7 @@ STAGES: dict[str, type[Stage]] = {
     "depth": DepthStage,
     "ksr": KSRStage,
     "dkenet_code": DKENetCodeStage,
+    "causal": CausalStage,
 }
 
 __all__ = ["STAGES", "Stage"]

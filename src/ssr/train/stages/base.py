@@ -31,10 +31,17 @@ class Stage(Protocol):
     Settings: ClassVar[type]  # dataclass of the stage's config section
     val_name: ClassVar[str]  # what `validate` returns (log column "val")
     loss_terms: tuple[str, ...]  # names of the dict `losses` returns, in log order
+    monitor_terms: tuple[str, ...]  # names of the dict `monitor` returns (logged, not optimised)
 
     def __init__(self, config: "TrainConfig") -> None: ...
 
     def model_kwargs(self) -> dict[str, Any]: ...
+
+    def trained_module(self, model: nn.Module) -> nn.Module:
+        """The part of `model` that `init` loads into and that is exported (training-only heads left out)."""
+
+    def monitor(self) -> dict[str, float]:
+        """Values logged beside the losses (e.g. an acceptance rate)."""
 
     def build_model(self) -> nn.Module: ...
 
@@ -53,7 +60,10 @@ class Stage(Protocol):
 
 
 class StageDefaults:
-    """Defaults a stage may keep: export at the config's scale, batches used as they come."""
+    """Defaults a stage may keep: export at the config's scale, batches used as they come, the whole
+    model exported, nothing monitored."""
+
+    monitor_terms: tuple[str, ...] = ()
 
     def __init__(self, config: "TrainConfig") -> None:
         self.config = config
@@ -64,3 +74,9 @@ class StageDefaults:
 
     def prepare_batch(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return batch
+
+    def trained_module(self, model: nn.Module) -> nn.Module:
+        return model
+
+    def monitor(self) -> dict[str, float]:
+        return {}
