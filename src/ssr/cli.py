@@ -18,7 +18,7 @@ from pathlib import Path
 from ssr import __version__
 from ssr.errors import ConfigError, SsrError
 from ssr.limits import DEFAULT_MAX_OUTPUT_PIXELS, DEFAULT_MAX_PIXELS
-from ssr.options import PRECISIONS, SVKROptions
+from ssr.options import PRECISIONS, REFINERS, SVKROptions
 from ssr.progress import say, set_quiet
 
 DEFAULT_METHOD = "ssr"  # = ssr.methods.DEFAULT_METHOD (not imported here: that pulls in numpy)
@@ -80,7 +80,8 @@ def _svkr_options(args: argparse.Namespace) -> dict:
     """The SVKR options the user set explicitly (None = not given; the method decides if they apply)."""
     return {"rounds": args.rounds, "tile": args.tile, "overlap": args.tile_overlap, "depth": args.depth,
             "precision": args.precision, "device": args.device, "weights": args.weights,
-            "strength": args.strength}
+            "strength": args.strength, "refine": args.refine, "steps": args.steps, "seed": args.seed,
+            "fidelity": args.fidelity}
 
 
 def cmd_upscale(args: argparse.Namespace) -> int:
@@ -318,6 +319,14 @@ def build_parser() -> argparse.ArgumentParser:
     svkr.add_argument("--strength", type=float,
                       help="0..1: how much restoration to apply (1 = full, default; 0 = plain bicubic; 0.5 for "
                            "clean or heavily compressed photos where full strength looks over-processed)")
+    svkr.add_argument("--refine", choices=REFINERS,
+                      help="diffusion: the AMF-conditioned diffusion refiner restores texture after SVKR "
+                           f"(default {defaults.refine})")
+    svkr.add_argument("--steps", type=positive_int, help=f"refiner sampling steps (default {defaults.steps})")
+    svkr.add_argument("--seed", type=non_negative_int, help=f"refiner noise seed (default {defaults.seed})")
+    svkr.add_argument("--fidelity", type=float,
+                      help=f"0..1: refiner noise scale 1 - F (1 = deterministic, closest to the SVKR output; "
+                           f"default {defaults.fidelity})")
     svkr.add_argument("--weights", help="weight set: a name registered with `ssr weights add`, or a folder with "
                                         "a manifest.json (default: the shipped weights)")
     svkr.add_argument("--precision", choices=PRECISIONS,
@@ -386,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("train", parents=[common], help="train a stage from a YAML config (torchrun-ready)",
-                       description="Train one stage (rrdb, dkenet, depth, ksr, dkenet_code, causal: ssr.train.stages). Multi-process: "
+                       description="Train one stage (rrdb, dkenet, depth, ksr, dkenet_code, causal, refiner: ssr.train.stages). Multi-process: "
                                    "torchrun --nproc_per_node N -m ssr.cli train CONFIG.yaml")
     p.add_argument("config", help="YAML config (unknown keys are errors)")
     p.add_argument("--resume", action="store_true", help="continue from out_dir/checkpoint.pt")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ssr.errors import ConfigError
 
 PRECISIONS = ("fp32", "bf16", "auto")
+REFINERS = ("none", "diffusion")
 KERNEL_SOURCES = ("estimated", "true", "prior")
 
 
@@ -34,6 +35,10 @@ class SVKROptions:
     #                             training prior's mean kernel at every pixel: what the kernel is worth)
     weights: str | None = None  # weight set: None = shipped, a user set's name, or a folder with a manifest
     strength: float = 1.0  # 1 = full restoration, 0 = plain bicubic enlargement, between = a blend
+    refine: str = "none"  # none | diffusion: the AMF-conditioned diffusion refiner after SVKR (ssr.refine)
+    steps: int = 2  # refiner sampling steps (1..the trained chain length)
+    seed: int = 0  # refiner noise seed (same seed -> bit-identical output)
+    fidelity: float = 0.5  # refiner noise scale 1 - fidelity: 1 = deterministic, 0 = the trained sampler
 
     def __post_init__(self) -> None:
         if self.rounds < 1:
@@ -51,6 +56,12 @@ class SVKROptions:
             raise ConfigError(f"--device must be cpu or cuda[:N], got '{self.device}'")
         if not 0 <= self.strength <= 1:
             raise ConfigError(f"--strength must be in [0, 1], got {self.strength}")
+        if self.refine not in REFINERS:
+            raise ConfigError(f"--refine must be one of {', '.join(REFINERS)}, got '{self.refine}'")
+        if self.steps < 1:
+            raise ConfigError(f"--steps must be >= 1, got {self.steps}")
+        if not 0 <= self.fidelity <= 1:
+            raise ConfigError(f"--fidelity must be in [0, 1], got {self.fidelity}")
         if self.kernels not in KERNEL_SOURCES:
             raise ConfigError(f"kernels must be one of {KERNEL_SOURCES}, got '{self.kernels}'")
 
@@ -61,7 +72,8 @@ class SVKROptions:
 #: Option name -> the command-line flag that sets it (for messages about options that do not apply).
 FLAGS = {"rounds": "--rounds", "beta": "--beta", "tile": "--tile", "overlap": "--tile-overlap",
          "depth": "--depth", "precision": "--precision", "device": "--device", "kernels": "--kernels",
-         "weights": "--weights", "strength": "--strength"}
+         "weights": "--weights", "strength": "--strength", "refine": "--refine", "steps": "--steps", "seed": "--seed",
+         "fidelity": "--fidelity"}
 
 
 def native_bf16(device: str = "cpu") -> bool:

@@ -1,6 +1,6 @@
 """Weight sets: the shipped defaults (package data) and the user's own, found and checksum-verified.
 
-A weight set is a folder with `manifest.json` listing every file with its role (dkenet, sr, depth),
+A weight set is a folder with `manifest.json` listing every file with its role (dkenet, sr, depth, refiner),
 scale and SHA-256; a missing or altered file is a one-line error, never a silent fallback.
 
 * the shipped set: `ssr/assets/weights/` inside the installed package (wheel or checkout);
@@ -23,10 +23,11 @@ from ssr.hashing import sha256_file, write_json
 from ssr.models.registry import ModelDescriptor, load_model
 from ssr.paths import PACKAGE_DIR
 
-ROLES = ("dkenet", "sr", "depth")
+ROLES = ("dkenet", "sr", "depth", "refiner")
 #: The role a trained architecture fills in a set ("rrdb" is the older name of the SR role).
-ROLE_OF_ARCHITECTURE = {"ssr.dkenet": "dkenet", "ssr.rrdb": "sr", "ssr.ksrnet": "sr", "ssr.depthnet": "depth"}
-_ROLE_ALIASES = {"sr": ("sr", "rrdb"), "dkenet": ("dkenet",), "depth": ("depth",)}
+ROLE_OF_ARCHITECTURE = {"ssr.dkenet": "dkenet", "ssr.rrdb": "sr", "ssr.ksrnet": "sr", "ssr.depthnet": "depth",
+                        "ssr.refiner": "refiner"}
+_ROLE_ALIASES = {"sr": ("sr", "rrdb"), "dkenet": ("dkenet",), "depth": ("depth",), "refiner": ("refiner",)}
 _ENTRY_KEYS = {"file": str, "role": str, "scale": int, "sha256": str}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 

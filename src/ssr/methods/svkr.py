@@ -8,17 +8,19 @@ DKENet's estimate (needs a synthetic set's meta maps).
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import torch
 
 from ssr.arrays import to_rgb
 from ssr.degradation.kernel_maps import truth_kernels
 from ssr.depth import make_depth_estimator
-from ssr.errors import DataError
+from ssr.errors import DataError, UnavailableError
 from ssr.imresize import resize_float
 from ssr.methods.base import UpscaleResult
 from ssr.options import SVKROptions
-from ssr.pipeline import SVKRPipeline
+from ssr.pipeline import SVKRPipeline, _quantise
 from ssr.weights import has_role, load_default, resolve
 
 
@@ -37,8 +39,32 @@ class SVKRMethod:
         self.needs_truth = options.kernels == "true" or depth_spec == "gt"
         self.intermediates = True
         self.pipeline = SVKRPipeline(dkenet, rrdb, depth, options, keep_rounds=keep_rounds)
+        self.refiner = load_default("refiner", scale, folder) if options.refine == "diffusion" else None
+        if self.refiner is not None and self.refiner.model.code_dim != rrdb.model.code.dim:
+            raise UnavailableError(f"the refiner in {folder} was trained on another SR network's kernel code")
         #: every weight file this method runs, with its SHA-256 (shipped ones verified against the manifest)
-        self.weights = {**{str(d.path): d.sha256 for d in (dkenet, rrdb)}, **depth.files}
+        loaded = [d for d in (dkenet, rrdb, self.refiner) if d is not None]
+        self.weights = {**{str(d.path): d.sha256 for d in loaded}, **depth.files}
+
+    def _refine(self, lr: np.ndarray, sr: np.ndarray, codes: np.ndarray, depth: np.ndarray,
+                 out_dtype: type | None) -> np.ndarray:
+        """The diffusion refiner on the SVKR output (ssr.refine), tiled like SVKR, one bar tick per tile."""
+        from ssr.pipeline import tile_positions
+        from ssr.progress import progress_bar
+        from ssr.refine import sample
+
+        o = self.options
+        image = sr.astype(np.float32) / np.iinfo(sr.dtype).max if sr.dtype.kind in "ui" else sr
+        y0 = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]  # SVKR gives (sH, sW, 3)
+        tiles = len(tile_positions(lr.shape[0], lr.shape[1], o.tile, o.overlap))
+        bar = progress_bar(o.steps * tiles, f"refine ({o.steps} steps)")
+        out = sample(self.refiner.model, y0, torch.from_numpy(lr.transpose(2, 0, 1).copy())[None],
+                     torch.from_numpy(np.asarray(codes, np.float32))[None],
+                     torch.from_numpy(np.asarray(depth, np.float32))[None, None], steps=o.steps, seed=o.seed,
+                     fidelity=o.fidelity, tile=o.tile, overlap=o.overlap, tick=lambda: bar.update(1))
+        bar.close()
+        refined = out[0].numpy()
+        return refined.transpose(1, 2, 0) if out_dtype is None else _quantise(refined, out_dtype).transpose(1, 2, 0)
 
     def _true_codes(self, truth: dict[str, np.ndarray]) -> np.ndarray:
         kernels = truth_kernels(truth, self.pipeline.dkenet.kernel_size, self.scale)
@@ -62,6 +88,10 @@ class SVKRMethod:
                 raise DataError(f"{self.name} needs a set with true depth (protocol dof)")
             fixed_depth = resize_float(np.asarray(truth["depth"], np.float32), *lr.shape[:2])
         result = self.pipeline(lr, true_codes=codes, out_dtype=out_dtype, fixed_depth=fixed_depth)
+        if self.refiner is not None:
+            started = time.perf_counter()
+            result.sr = self._refine(lr, result.sr, result.code_rounds[-1], result.depth_rounds[-1], out_dtype)
+            result.seconds["refine"] = time.perf_counter() - started
         return UpscaleResult(result.sr, depth=result.depth_rounds[-1], kernel_codes=result.code_rounds[-1],
                              decode_kernels=self.pipeline.rrdb.code.decode, rounds=result.sr_rounds,
                              seconds=dict(result.seconds))

@@ -22,6 +22,7 @@ from ssr.hashing import publish, sha256_file
 from ssr.models.depthnet import DepthNet
 from ssr.models.dkenet import DKENet
 from ssr.models.ksrnet import KSRNet
+from ssr.models.refiner import RefinerNet
 from ssr.models.rrdb import KernelConditionedRRDB
 
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
@@ -29,9 +30,10 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "ssr.dkenet": DKENet,
     "ssr.depthnet": DepthNet,
     "ssr.ksrnet": KSRNet,
+    "ssr.refiner": RefinerNet,
 }
 # checked in this order (a KSRNet also has code.basis, so it comes before the RRDB)
-_SIGNATURE_KEYS = {"ssr.ksrnet": "blocks.0.sft.gamma.weight", "ssr.rrdb": "code.basis",
+_SIGNATURE_KEYS = {"ssr.refiner": "amf.inject.0.weight", "ssr.ksrnet": "blocks.0.sft.gamma.weight", "ssr.rrdb": "code.basis",
                    "ssr.dkenet": "depth_branch.0.weight", "ssr.depthnet": "head.weight"}
 
 

@@ -8,6 +8,7 @@ from ssr.train.stages.depth import DepthStage
 from ssr.train.stages.dkenet import DKENetStage
 from ssr.train.stages.dkenet_code import DKENetCodeStage
 from ssr.train.stages.ksr import KSRStage
+from ssr.train.stages.refiner import RefinerStage
 from ssr.train.stages.rrdb import RRDBStage
 
 STAGES: dict[str, type[Stage]] = {
@@ -17,6 +18,7 @@ STAGES: dict[str, type[Stage]] = {
     "ksr": KSRStage,
     "dkenet_code": DKENetCodeStage,
     "causal": CausalStage,
+    "refiner": RefinerStage,
 }
 
 __all__ = ["STAGES", "Stage"]

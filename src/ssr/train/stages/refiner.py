@@ -1,0 +1,186 @@
+"""Stage `refiner`: the AMF-conditioned residual-shifting diffusion refiner (issue 11; SSR Eq. 3-5).
+
+Data: the real-use pairs of stage `ksr` (sv from nearly clean to heavy blur, dof with depth, editor
+downscales; JPEG to q30; second passes), re-rendered from a new seed on every resume. For each pair
+the cache also holds what the refiner meets at inference: the start point y0 = the SHIPPED SVKR
+components' output (DKENet kernels from the LR and its depth, then the shipped SR network), and the
+kernel codes DKENet estimated (AMF's kernel modality), both computed once per cache.
+
+Losses (Eq. 5: the diffusion loss plus weighted constraints; each a switch = weight, 0 = off, and a
+log column):
+  diffusion    x0-prediction MSE at a uniformly drawn timestep of the T-step chain
+  consistency  the x0 estimate re-degraded through the SCM's own blur+downsample with the pair's TRUE
+               kernels (decoded from its code) matches the SCM's noise-free blurred node of the HR
+  perceptual   ST-LPIPS (the stlpips-pytorch wheel's AlexNet + linear heads, ssr.models.stlpips)
+               between the x0 estimate and the HR, on images average-pooled by `perceptual_pool`
+No adversarial term yet (the stage-free loop steps one optimiser; a discriminator needs a second).
+Validation: ST-LPIPS of the 2-step sampler's output on sv images (lower is better).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ssr.arrays import FLAT_DEPTH
+from ssr.degradation.apply import blur_downsample
+from ssr.diffusion import DiffusionSchedule, q_sample
+from ssr.errors import ConfigError
+from ssr.models.refiner import RefinerNet
+from ssr.models.stlpips import load_stlpips
+from ssr.progress import progress
+from ssr.train.real_use_data import RealUseSettings, load_real_use
+from ssr.train.stages.base import StageDefaults
+from ssr.weights import load_default, resolve
+
+
+@dataclass
+class RefinerSettings(RealUseSettings):
+    widths: list[int] = field(default_factory=lambda: [64, 96])
+    modalities: list[str] = field(default_factory=lambda: ["lr", "kernel", "depth"])
+    steps: int = 4
+    kappa: float = 0.5
+    diffusion: float = 1.0
+    consistency: float = 1.0
+    perceptual: float = 0.05
+    perceptual_pool: int = 2
+    perceptual_file: str | None = field(default=None, metadata={"path": True})  # default: the installed wheel
+    start_weights: str | None = None  # weight set whose SVKR makes y0 (None: the shipped one)
+
+    def check(self) -> None:
+        if len(self.widths) != 2 or min(self.widths) < 4 or self.steps < 1 or self.kappa <= 0:
+            raise ConfigError("config: refiner.widths is two widths >= 4, steps >= 1, kappa > 0")
+        if min(self.diffusion, self.consistency, self.perceptual) < 0:
+            raise ConfigError("config: refiner loss weights must be >= 0")
+        if self.dof > 0 and not self.depth_root:
+            raise ConfigError("config: refiner.dof > 0 needs refiner.depth_root")
+
+
+class TapField:
+    """Explicit per-pixel kernels as an SCM kernel field (what `blur_downsample` reads)."""
+
+    def __init__(self, taps: torch.Tensor) -> None:  # (h, w, k*k)
+        self.taps = taps
+        self.size = int(round(taps.shape[-1] ** 0.5))
+
+    def weights(self, geometry, row0: int, row1: int, dtype=torch.float64) -> torch.Tensor:
+        return self.taps[row0:row1].to(dtype)
+
+
+def reblur(images: torch.Tensor, taps: torch.Tensor, scale: int) -> torch.Tensor:
+    """(B, 3, sH, sW) images through the SCM's blur + keep-every-s-th-pixel with (B, k*k, H, W) kernels."""
+    return torch.stack([blur_downsample(image, TapField(kernel.permute(1, 2, 0)), scale)
+                        for image, kernel in zip(images, taps)])
+
+
+class RefinerSource:
+    def __init__(self, cache, y0: torch.Tensor, est_codes: torch.Tensor, blurred: torch.Tensor) -> None:
+        self.cache, self.y0, self.est_codes, self.blurred = cache, y0, est_codes, blurred
+
+    def __len__(self) -> int:
+        return len(self.cache)
+
+    def batch(self, indices: torch.Tensor) -> dict[str, torch.Tensor]:
+        out = self.cache.batch(indices)
+        out["y0"] = self.y0[indices].float() / 255.0
+        out["est_codes"] = self.est_codes[indices].float()
+        out["blurred"] = self.blurred[indices].float()
+        return out
+
+
+class RefinerStage(StageDefaults):
+    name = "refiner"
+    architecture = "ssr.refiner"
+    Settings = RefinerSettings
+    val_name = "ST-LPIPS (2 steps)"
+
+    def __init__(self, config) -> None:
+        super().__init__(config)
+        s = self.settings
+        self.loss_terms = tuple(n for n in ("diffusion", "consistency", "perceptual") if getattr(s, n) > 0)
+        self.schedule = DiffusionSchedule(s.steps, s.kappa)
+        self.etas = self.schedule.etas().float()
+        self.metric = load_stlpips(s.perceptual_file)  # the perceptual loss and the validation
+        folder = resolve(s.start_weights)
+        self.dkenet = load_default("dkenet", config.scale, folder).model.eval()
+        self.sr = load_default("sr", config.scale, folder).model.eval()
+
+    def model_kwargs(self) -> dict:
+        s = self.settings
+        return {"scale": self.config.scale, "widths": list(s.widths), "code_dim": self.sr.code.dim,
+                "modalities": list(s.modalities), "steps": s.steps, "kappa": s.kappa}
+
+    def build_model(self) -> nn.Module:
+        return RefinerNet(**self.model_kwargs())
+
+    @torch.no_grad()
+    def start_point(self, lr: torch.Tensor, depth: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(y0, estimated codes) of LR batches as the shipped SVKR (one round) makes them."""
+        kernels = self.dkenet(lr, depth)
+        return self.sr(lr, kernels).clamp(0, 1), self.sr.code(kernels)
+
+    def load_data(self, rank: int, device: torch.device, start_step: int, model: nn.Module):
+        cache, _ = load_real_use(self.config, self.settings, rank, start_step, self.sr.code)
+        y0, codes, blurred = [], [], []
+        scale = self.config.scale
+        for start in progress(range(0, len(cache), 16), "refiner start points"):
+            idx = torch.arange(start, min(start + 16, len(cache)))
+            batch = cache.batch(idx)
+            image, est = self.start_point(batch["lr"], batch["depth"])
+            y0.append((image * 255).round().to(torch.uint8))
+            codes.append(est.half())
+            taps = self.sr.code.decode(batch["codes"]).clamp_min(0)
+            taps = taps / taps.sum(1, keepdim=True)
+            blurred.append(reblur(batch["hr"], taps, scale).half())
+        source = RefinerSource(cache, torch.cat(y0), torch.cat(codes), torch.cat(blurred))
+        val = self._val_items() if rank == 0 else []
+        return source, val
+
+    def _val_items(self) -> list:
+        from ssr.train.data import build_val_set
+
+        items = []
+        for folder in self.settings.val_dirs:
+            for item in build_val_set(folder, self.config.data.val_images, self.config.scale, self.config.seed,
+                                      self.dkenet.kernel_size):
+                depth = torch.full_like(item.lr[:, :1], FLAT_DEPTH)
+                y0, codes = self.start_point(item.lr, depth)
+                items.append((item.lr, torch.from_numpy(item.hr).permute(2, 0, 1)[None].float(), y0, codes, depth))
+        return items
+
+    def losses(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        s, net = self.settings, model.module if hasattr(model, "module") else model
+        hr, y0 = batch["hr"], batch["y0"]
+        x0, start = net.unshuffle(hr), net.unshuffle(y0)
+        t = torch.randint(0, s.steps, (hr.shape[0],))
+        eta = self.etas[t].view(-1, 1, 1, 1)
+        x_t = q_sample(x0, start, eta, s.kappa, torch.randn_like(x0))
+        cond = net.condition(batch["lr"], batch["est_codes"], batch["depth"])
+        x0_hat = model(x_t, start, t, cond)
+        image = net.shuffle(x0_hat)
+        terms = {}
+        if s.diffusion > 0:
+            terms["diffusion"] = s.diffusion * F.mse_loss(x0_hat, x0)
+        if s.consistency > 0:
+            taps = self.sr.code.decode(batch["codes"]).clamp_min(0)
+            taps = taps / taps.sum(1, keepdim=True)
+            terms["consistency"] = s.consistency * F.l1_loss(reblur(image, taps, self.config.scale), batch["blurred"])
+        if s.perceptual > 0:
+            pool = max(1, s.perceptual_pool)
+            terms["perceptual"] = s.perceptual * self.metric.distance(F.avg_pool2d(image.clamp(0, 1), pool),
+                                                                      F.avg_pool2d(hr, pool)).mean()
+        return terms
+
+    @torch.no_grad()
+    def validate(self, model: nn.Module, val_set: list) -> float:
+        from ssr.refine import sample
+
+        scores = []
+        for lr, hr, y0, codes, depth in val_set:
+            out = sample(model, y0, lr, codes, depth, steps=min(2, self.settings.steps), seed=0, fidelity=0.0)
+            scores.append(float(self.metric.distance(out, hr).mean()))
+        return float(np.mean(scores))
