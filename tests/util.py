@@ -36,8 +36,11 @@ def save_png(path: Path, image: np.ndarray) -> Path:
     return path
 
 
-def write_tiny_weights(folder: Path, scale: int = 4, with_depth: bool = False) -> Path:
-    """A weights folder with tiny randomly initialised SVKR models + manifest (seeded, a few KB)."""
+def write_tiny_weights(folder: Path, scale: int = 4, with_depth: bool = False, with_refiner: bool = False) -> Path:
+    """A weights folder with tiny randomly initialised SVKR models + manifest (seeded, a few KB).
+
+    `with_refiner` adds a tiny diffusion refiner whose zero-initialised output layer is perturbed, so
+    it changes its input (an untrained refiner would return the SVKR output unchanged)."""
     import torch
 
     from ssr.hashing import sha256_file
@@ -60,6 +63,15 @@ def write_tiny_weights(folder: Path, scale: int = 4, with_depth: bool = False) -
         depth_kwargs = {"widths": [4, 8], "view_side": 32}
         save_model(folder / "depth.safetensors", "ssr.depthnet", DepthNet(**depth_kwargs), 1, depth_kwargs)
         roles.append(("depth", 1))
+    if with_refiner:
+        from ssr.models.refiner import RefinerNet
+
+        refiner_kwargs = {"scale": scale, "widths": [8, 8], "code_dim": 6, "steps": 4, "kappa": 0.5}
+        refiner = RefinerNet(**refiner_kwargs)
+        with torch.no_grad():
+            refiner.out.weight.normal_(0, 0.02)
+        save_model(folder / "refiner.safetensors", "ssr.refiner", refiner, scale, refiner_kwargs)
+        roles.append(("refiner", scale))
     files = [{"file": f"{role}.safetensors", "role": role, "scale": s, "sha256": sha256_file(folder / f"{role}.safetensors")}
              for role, s in roles]
     (folder / "manifest.json").write_text(json.dumps({"files": files}))

@@ -1,0 +1,197 @@
+"""The diffusion refiner (issue 11): ResShift schedule and steps against their closed forms, noise fixed
+per absolute position, AMF's zero-initialised injection, tiled == untiled sampling, the training stage,
+and `ssr upscale --refine diffusion` end to end."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from util import save_png, skip_without_peers, smooth_image, write_tiny_weights
+from ssr.cli import main
+from ssr.diffusion import DiffusionSchedule, inference_timesteps, initial_state, positional_noise, q_sample, reverse_step
+from ssr.models.refiner import RefinerNet
+from ssr.models.registry import load_model
+from ssr.refine import sample
+from ssr.train.config import load_config
+from ssr.train.trainer import train
+
+
+def test_schedule_endpoints_growth_and_respacing():
+    schedule = DiffusionSchedule(steps=4, kappa=0.5, eta_1=0.04 ** 2, eta_T=0.99, power=0.3)
+    etas = schedule.etas()
+    assert etas[0].item() == pytest.approx(0.0016) and etas[-1].item() == pytest.approx(0.99)
+    assert bool((etas[1:] > etas[:-1]).all())
+    # sqrt(eta_t) = sqrt(eta_1) b0^beta_t with beta_t = ((t-1)/(T-1))^p (T-1): check t = 2 by hand
+    b0 = math.exp(math.log(math.sqrt(0.99) / 0.04) / 3)
+    assert etas[1].item() == pytest.approx((0.04 * b0 ** ((1 / 3) ** 0.3 * 3)) ** 2)
+    assert inference_timesteps(schedule, 1) == [3]
+    assert inference_timesteps(schedule, 2) == [3, 0]
+    assert inference_timesteps(schedule, 4) == [3, 2, 1, 0]
+    with pytest.raises(ValueError):
+        inference_timesteps(schedule, 5)
+
+
+def test_reverse_step_keeps_the_forward_marginals():
+    """If x_t ~ q(x_t | x0, y0) and the step is given the true x0, x_s must follow q(x_s | x0, y0)."""
+    g = torch.Generator().manual_seed(0)
+    x0, y0 = torch.full((200_000,), 0.2), torch.full((200_000,), 0.7)
+    kappa, eta_t, eta_s = 0.5, 0.6, 0.1
+    x_t = q_sample(x0, y0, torch.tensor(eta_t), kappa, torch.randn(x0.shape, generator=g))
+    assert x_t.mean().item() == pytest.approx(0.2 + 0.6 * 0.5, abs=3e-3)
+    assert x_t.std().item() == pytest.approx(kappa * math.sqrt(eta_t), rel=1e-2)
+    x_s = reverse_step(x_t, x0, eta_t, eta_s, kappa, torch.randn(x0.shape, generator=g))
+    assert x_s.mean().item() == pytest.approx(0.2 + 0.1 * 0.5, abs=3e-3)
+    assert x_s.std().item() == pytest.approx(kappa * math.sqrt(eta_s), rel=1e-2)
+    # the end of the chain returns the estimate; no noise = the posterior mean
+    assert torch.equal(reverse_step(x_t, x0, eta_t, None, kappa, None), x0)
+    mean = reverse_step(x_t[:3], x0[:3], eta_t, eta_s, kappa, None)
+    torch.testing.assert_close(mean, (eta_s / eta_t) * x_t[:3] + (1 - eta_s / eta_t) * x0[:3])
+    assert torch.equal(initial_state(y0[:3], 0.99, kappa, torch.ones(3), noise_scale=0.0), y0[:3])
+
+
+def test_noise_is_fixed_per_absolute_position():
+    full = positional_noise(7, 1, 5, 0, 0, 70, 90)
+    window = positional_noise(7, 1, 5, 13, 41, 30, 33)
+    assert torch.equal(window, full[:, :, 13:43, 41:74])
+    assert torch.equal(full, positional_noise(7, 1, 5, 0, 0, 70, 90))
+    assert not torch.equal(full, positional_noise(8, 1, 5, 0, 0, 70, 90))
+    assert not torch.equal(full, positional_noise(7, 2, 5, 0, 0, 70, 90))
+    assert abs(full.mean().item()) < 0.02 and full.std().item() == pytest.approx(1.0, abs=0.02)
+
+
+def _inputs(h: int = 20, w: int = 26, code_dim: int = 6):
+    g = torch.Generator().manual_seed(1)
+    lr = torch.rand(1, 3, h, w, generator=g)
+    y0 = torch.nn.functional.interpolate(lr, scale_factor=4, mode="bicubic", align_corners=False).clamp(0, 1)
+    return y0, lr, torch.randn(1, code_dim, h, w, generator=g), torch.rand(1, 1, h, w, generator=g)
+
+
+def _perturbed(net: RefinerNet) -> RefinerNet:
+    torch.manual_seed(3)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    return net.eval()
+
+
+def test_a_fresh_refiner_returns_its_start_and_amf_starts_silent():
+    net = RefinerNet(scale=4, widths=(8, 12), code_dim=6).eval()
+    y0, lr, codes, depth = _inputs()
+    with torch.no_grad():
+        cond = net.condition(lr, codes, depth)
+    assert all(float(c.abs().max()) == 0 for c in cond)  # zero-initialised injection
+    out = sample(net, y0, lr, codes, depth, steps=2, seed=0, fidelity=0.0)
+    torch.testing.assert_close(out, y0, rtol=0, atol=1e-6)
+
+
+def test_modalities_switch_the_kernel_and_depth_inputs_off():
+    net = _perturbed(RefinerNet(scale=4, widths=(8, 12), code_dim=6, modalities=("lr", "depth")))
+    y0, lr, codes, depth = _inputs()
+    x = net.unshuffle(y0)
+    with torch.no_grad():
+        a = net(x, x, torch.tensor([1]), net.condition(lr, codes, depth))
+        b = net(x, x, torch.tensor([1]), net.condition(lr, codes * 3, depth))
+        c = net(x, x, torch.tensor([1]), net.condition(lr, codes, depth.flip(-1)))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    with pytest.raises(ValueError):
+        RefinerNet(modalities=("kernel",))
+
+
+def test_sampling_is_seeded_and_tiled_equals_untiled():
+    net = _perturbed(RefinerNet(scale=4, widths=(8, 12), code_dim=6))
+    y0, lr, codes, depth = _inputs(40, 52)
+    whole = sample(net, y0, lr, codes, depth, steps=4, seed=5, fidelity=0.0)
+    again = sample(net, y0, lr, codes, depth, steps=4, seed=5, fidelity=0.0)
+    tiled = sample(net, y0, lr, codes, depth, steps=4, seed=5, fidelity=0.0, tile=24, overlap=8)
+    other = sample(net, y0, lr, codes, depth, steps=4, seed=6, fidelity=0.0)
+    assert torch.equal(whole, again)
+    assert float((whole - tiled).abs().max()) <= 1 / 255
+    assert float((whole - other).abs().max()) > 1e-3
+    a = sample(net, y0, lr, codes, depth, steps=2, seed=5, fidelity=1.0)
+    b = sample(net, y0, lr, codes, depth, steps=2, seed=6, fidelity=1.0)
+    assert torch.equal(a, b)  # fidelity 1: no noise, the seed does not matter
+
+
+def _fake_stlpips(path: Path) -> Path:
+    from ssr.models.stlpips import ShiftTolerantAlexNet
+
+    torch.manual_seed(0)
+    state = {("scaling_layer." if k in ("shift", "scale") else "net.") + k: v
+             for k, v in ShiftTolerantAlexNet().state_dict().items()}
+    for i, c in enumerate((64, 192, 384, 256, 256)):
+        state[f"lin{i}.model.1.weight"] = torch.rand(1, c, 1, 1) * 0.1
+    torch.save(state, path)
+    return path
+
+
+def test_refiner_stage_trains_every_loss_and_exports_a_loadable_refiner(tiny_weights, tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(2):
+        save_png(images / f"t{i}.png", smooth_image(i, 72, 80))
+    config = {"stage": "refiner", "scale": 4, "seed": 1, "threads": 1,
+              "data": {"train_dirs": [str(images)], "val_images": 1, "cache_size": 8},
+              "refiner": {"widths": [8, 8], "patch_lr": 8, "dof": 0.0, "perceptual_pool": 1,
+                          "perceptual_file": str(_fake_stlpips(tmp_path / "alex.pth")), "val_dirs": [str(images)]},
+              "optim": {"lr": 1e-3, "batch_size": 4, "steps": 2, "ema": 0.5},
+              "log": {"out_dir": str(tmp_path / "run"), "val_every": 2, "log_every": 1, "checkpoint_minutes": 100}}
+    path = tmp_path / "refiner.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = train(load_config(path))
+    rows = (tmp_path / "run" / "log.csv").read_text().splitlines()
+    assert rows[0] == "step,loss,diffusion,consistency,perceptual,lr,val,elapsed_s"
+    last = dict(zip(rows[0].split(","), rows[-1].split(",")))
+    assert all(float(last[k]) > 0 for k in ("diffusion", "consistency", "perceptual", "val"))
+    descriptor = load_model(Path(result["weights"]))
+    assert descriptor.architecture == "ssr.refiner" and descriptor.model.code_dim == 6  # the tiny SR's code
+
+
+def test_upscale_refine_diffusion_end_to_end(tmp_path, monkeypatch, capsys):
+    weights = write_tiny_weights(tmp_path / "weights", with_refiner=True)
+    monkeypatch.setenv("SSR_WEIGHTS", str(weights))
+    image = save_png(tmp_path / "photo.png", smooth_image(4, 30, 34))
+    args = ["upscale", str(image), "--refine", "diffusion", "--steps", "2", "--seed", "4", "--fidelity", "0.3",
+            "--tile", "16", "--tile-overlap", "4"]
+    assert main([*args, "-o", str(tmp_path / "a.png")]) == 0
+    assert main([*args, "-o", str(tmp_path / "b.png")]) == 0
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()  # same seed: bit-identical
+    assert main(["upscale", str(image), "-o", str(tmp_path / "plain.png")]) == 0
+    from ssr.io import read_image
+
+    refined, plain = read_image(tmp_path / "a.png").pixels, read_image(tmp_path / "plain.png").pixels
+    assert refined.shape == plain.shape == (120, 136, 3) and float(np.abs(refined - plain).max()) > 0
+    capsys.readouterr()
+    assert main([*args[:2], "--refine", "diffusion", "--fidelity", "2", "-o", str(tmp_path / "c.png")]) == 2
+    assert "ssr: --fidelity must be in [0, 1]" in capsys.readouterr().err
+    assert not (tmp_path / "c.png").exists()
+
+
+def test_refine_without_refiner_weights_is_a_one_line_error(tiny_weights, tmp_path, capsys):
+    image = save_png(tmp_path / "photo.png", smooth_image(4, 20, 24))
+    assert main(["upscale", str(image), "--refine", "diffusion", "-o", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ssr: no refiner weights for x4") and not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.peers
+def test_stlpips_distance_equals_the_wheel():
+    try:
+        from stlpips_pytorch import stlpips
+    except ImportError as exc:
+        skip_without_peers(f"stlpips-pytorch with torchvision is not installed ({exc})")
+    from ssr.models.stlpips import load_stlpips
+
+    reference = stlpips.LPIPS(net="alex", variant="shift_tolerant", verbose=False).eval()
+    g = torch.Generator().manual_seed(0)
+    a = torch.rand(2, 3, 64, 64, generator=g)
+    b = (a + 0.1 * torch.rand(2, 3, 64, 64, generator=g)).clamp(0, 1)
+    with torch.no_grad():
+        theirs = reference(a * 2 - 1, b * 2 - 1).flatten()
+        ours = load_stlpips().distance(a, b)
+    torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-7)
