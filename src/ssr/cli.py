@@ -81,7 +81,7 @@ def _svkr_options(args: argparse.Namespace) -> dict:
     return {"rounds": args.rounds, "tile": args.tile, "overlap": args.tile_overlap, "depth": args.depth,
             "precision": args.precision, "device": args.device, "weights": args.weights,
             "strength": args.strength, "refine": args.refine, "steps": args.steps, "seed": args.seed,
-            "fidelity": args.fidelity}
+            "fidelity": args.fidelity, "grain": args.grain}
 
 
 def cmd_upscale(args: argparse.Namespace) -> int:
@@ -327,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     svkr.add_argument("--fidelity", type=float,
                       help=f"0..1: refiner noise scale 1 - F (1 = deterministic, closest to the SVKR output; "
                            f"default {defaults.fidelity})")
+    svkr.add_argument("--grain", type=float,
+                      help="add seeded Gaussian film grain of this std (on a 0..255 scale; default none)")
     svkr.add_argument("--weights", help="weight set: a name registered with `ssr weights add`, or a folder with "
                                         "a manifest.json (default: the shipped weights)")
     svkr.add_argument("--precision", choices=PRECISIONS,

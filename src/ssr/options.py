@@ -39,6 +39,8 @@ class SVKROptions:
     steps: int = 2  # refiner sampling steps (1..the trained chain length)
     seed: int = 0  # refiner noise seed (same seed -> bit-identical output)
     fidelity: float = 0.5  # refiner noise scale 1 - fidelity: 1 = deterministic, 0 = the trained sampler
+    grain: float = 0.0  # std (on /255) of seeded Gaussian film grain added to the output (0 = none); also
+    #                     the refiner benchmark's control ("grain alone games NIQE")
 
     def __post_init__(self) -> None:
         if self.rounds < 1:
@@ -60,6 +62,8 @@ class SVKROptions:
             raise ConfigError(f"--refine must be one of {', '.join(REFINERS)}, got '{self.refine}'")
         if self.steps < 1:
             raise ConfigError(f"--steps must be >= 1, got {self.steps}")
+        if not 0 <= self.grain <= 64:
+            raise ConfigError(f"--grain must be in [0, 64] (/255), got {self.grain}")
         if not 0 <= self.fidelity <= 1:
             raise ConfigError(f"--fidelity must be in [0, 1], got {self.fidelity}")
         if self.kernels not in KERNEL_SOURCES:
@@ -73,7 +77,7 @@ class SVKROptions:
 FLAGS = {"rounds": "--rounds", "beta": "--beta", "tile": "--tile", "overlap": "--tile-overlap",
          "depth": "--depth", "precision": "--precision", "device": "--device", "kernels": "--kernels",
          "weights": "--weights", "strength": "--strength", "refine": "--refine", "steps": "--steps", "seed": "--seed",
-         "fidelity": "--fidelity"}
+         "fidelity": "--fidelity", "grain": "--grain"}
 
 
 def native_bf16(device: str = "cpu") -> bool:

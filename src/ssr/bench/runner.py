@@ -120,7 +120,7 @@ def run_bench(protocol: str, hr_dir: Path, method_specs: list[str], scale: int, 
     overrides = overrides or {}
     check_output_folder(Path(out_dir), "bench output folder")
     check_output_folder(Path(cache_dir or CACHE_DIR), "cache folder")
-    methods = [make_method(spec, scale=scale, weights=weights if spec in PRESETS else None)
+    methods = [make_method(spec, scale=scale, weights=weights if spec.partition(":")[0] in PRESETS else None)
                for spec in method_specs]  # fail early on a bad name
     if protocol == "dof" and depth_dir is not None:
         match_depth_files(list_images(Path(hr_dir))[0], Path(depth_dir))

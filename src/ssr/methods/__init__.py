@@ -5,7 +5,11 @@ Names:
   nearest, bicubic, lanczos, bicubic+usm      classical (any scale, no options)
   ssr                                         SVKR with the shipped weights (options: SVKROptions)
   ssr-t1, ssr-t3, ssr-nodepth, ssr-oracle,    presets of SVKROptions: the paper's ablations and
-  ssr-nokernel, ssr-gtdepth, ssr-bf16          what each modality is worth
+  ssr-nokernel, ssr-gtdepth, ssr-bf16,        what each modality is worth
+  ssr-refine                                  + the diffusion refiner
+  PRESET:key=value,...                        a preset with options set (e.g. ssr-refine:steps=4,fidelity=0.8)
+  A>B                                         cascade: A's output reduced to the input size, then B
+                                              (e.g. ssr>ncnn:realesrgan-x4plus, a zero-training control)
   spandrel:PATH, ncnn:NAME|FILE.param         peer models (fixed scale)
 An option that a method does not take, or that its preset fixes, is a one-line error, never ignored.
 Heavy imports (torch, the SVKR networks) happen only when such a method is made.
@@ -33,6 +37,7 @@ PRESETS: dict[str, dict] = {
     "ssr-nokernel": {"kernels": "prior"},  # the prior's mean kernel everywhere: what the kernel estimate is worth
     "ssr-gtdepth": {"depth": "gt"},  # DKENet on the set's TRUE depth: what better depth would be worth
     "ssr-bf16": {"precision": "bf16"},  # same weights under bfloat16 autocast (speed)
+    "ssr-refine": {"refine": "diffusion"},  # + the AMF-conditioned diffusion refiner (issue 11)
 }
 PEER_PREFIXES = ("spandrel:", "ncnn:")
 #: Options each kind of method takes (everything else is refused with the flag's name).
@@ -62,6 +67,23 @@ def svkr_options(spec: str, **given) -> SVKROptions:
     return SVKROptions(**{**given, **fixed})
 
 
+def preset_settings(spec: str, text: str) -> dict:
+    """'steps=2,fidelity=0.5' (after 'PRESET:') -> typed SVKROptions values, so a benchmark can name
+    e.g. `ssr-refine:steps=4,fidelity=0.8` as one method."""
+    import typing
+
+    from ssr.settings import coerce
+
+    hints = typing.get_type_hints(SVKROptions)
+    out = {}
+    for item in filter(None, text.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or key not in hints:
+            raise ConfigError(f"method '{spec}': expected PRESET:key=value,... with keys from {sorted(hints)}")
+        out[key] = coerce(value, hints[key], f"method {spec}: {key}", from_text=True)
+    return out
+
+
 def make_method(spec: str, scale: int = 4, *, keep_rounds: bool = False, **options) -> Method:
     """Resolve a method name; `options` are the SVKROptions fields the caller set explicitly."""
     given = {k: v for k, v in options.items() if v is not None}
@@ -70,10 +92,17 @@ def make_method(spec: str, scale: int = 4, *, keep_rounds: bool = False, **optio
 
         _refuse(spec, given, set())
         return ClassicalMethod(spec, FUNCTIONS[spec])
-    if spec in PRESETS:
+    if ">" in spec:
+        from ssr.methods.cascade import CascadeMethod
+
+        first, second = spec.split(">", 1)
+        return CascadeMethod(make_method(first, scale, keep_rounds=keep_rounds, **options), make_method(second, scale))
+    preset, _, settings = spec.partition(":")
+    if preset in PRESETS:
         from ssr.methods.svkr import SVKRMethod
 
-        return SVKRMethod(spec, scale, svkr_options(spec, **given), keep_rounds=keep_rounds)
+        given = {**given, **preset_settings(spec, settings)}
+        return SVKRMethod(spec, scale, svkr_options(preset, **given), keep_rounds=keep_rounds)
     if spec.startswith("spandrel:"):
         from ssr.methods.peers import load_spandrel
 

@@ -66,6 +66,15 @@ class SVKRMethod:
         refined = out[0].numpy()
         return refined.transpose(1, 2, 0) if out_dtype is None else _quantise(refined, out_dtype).transpose(1, 2, 0)
 
+    def _grain(self, image: np.ndarray) -> np.ndarray:
+        """Seeded Gaussian grain (std options.grain / 255, the same field in every channel: film-like)."""
+        rng = np.random.default_rng(self.options.seed)
+        top = float(np.iinfo(image.dtype).max) if image.dtype.kind in "ui" else 1.0
+        out = image.astype(np.float32) / top
+        out += rng.normal(0.0, self.options.grain / 255.0, out.shape[:2]).astype(np.float32)[..., None]
+        out = np.clip(out, 0, 1)
+        return out if top == 1.0 else np.round(out * top).astype(image.dtype)
+
     def _true_codes(self, truth: dict[str, np.ndarray]) -> np.ndarray:
         kernels = truth_kernels(truth, self.pipeline.dkenet.kernel_size, self.scale)
         with torch.no_grad():
@@ -92,6 +101,8 @@ class SVKRMethod:
             started = time.perf_counter()
             result.sr = self._refine(lr, result.sr, result.code_rounds[-1], result.depth_rounds[-1], out_dtype)
             result.seconds["refine"] = time.perf_counter() - started
+        if self.options.grain > 0:
+            result.sr = self._grain(result.sr)
         return UpscaleResult(result.sr, depth=result.depth_rounds[-1], kernel_codes=result.code_rounds[-1],
                              decode_kernels=self.pipeline.rrdb.code.decode, rounds=result.sr_rounds,
                              seconds=dict(result.seconds))
