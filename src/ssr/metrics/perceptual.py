@@ -1,7 +1,8 @@
 """Learned perceptual metrics, only from weights that are already on this machine.
 
-* ST-LPIPS (shift-tolerant LPIPS, AlexNet) from the `stlpips-pytorch` wheel, which ships its weights.
-  It needs torchvision (see README: `scripts/setup.sh --peers`). Reported as "ST-LPIPS", never LPIPS.
+* ST-LPIPS (shift-tolerant LPIPS, AlexNet) with the weights the `stlpips-pytorch` wheel ships, run by
+  ssr's own copy of its network (no torchvision needed: `pip install --no-deps stlpips-pytorch` is
+  enough; `scripts/setup.sh` does it). Reported as "ST-LPIPS", never LPIPS.
 * LPIPS, DISTS, MUSIQ, CLIP-IQA through pyiqa, only when pyiqa is installed AND its weight files are
   already in its cache folder. Network downloads are blocked while the metric is built, so a missing
   file makes the metric "unavailable" instead of reaching for the internet.
@@ -53,14 +54,19 @@ def _to_tensor(image: np.ndarray) -> torch.Tensor:
 
 
 def _build_stlpips() -> Callable:
-    from stlpips_pytorch import stlpips  # needs torchvision
+    """ST-LPIPS from the wheel's weight file through ssr's own copy of its network (ssr.models.stlpips,
+    equal to the wheel's to float precision: tests/test_refiner.py), so torchvision is not needed."""
+    from ssr.errors import UnavailableError
+    from ssr.models.stlpips import load_stlpips
 
-    with _no_downloads():
-        model = stlpips.LPIPS(net="alex", variant="shift_tolerant", verbose=False).eval()
+    try:
+        model = load_stlpips()
+    except UnavailableError as exc:
+        raise ImportError(str(exc), name="stlpips-pytorch") from None
 
     def score(sr: np.ndarray, hr: np.ndarray | None) -> float:
         with torch.no_grad():
-            return float(model(_to_tensor(sr) * 2 - 1, _to_tensor(hr) * 2 - 1).item())
+            return float(model.distance(_to_tensor(sr), _to_tensor(hr)).item())
     return score
 
 
