@@ -222,3 +222,70 @@ def test_cascade_reduces_the_first_output_and_runs_the_second():
                                               4).image
     assert method.name == "bicubic>lanczos" and out.shape == (48, 56, 3)
     np.testing.assert_allclose(out, expected, atol=1e-6)
+
+
+def _tiny_sd(folder: Path, upscaler: bool = False) -> Path:
+    """A randomly initialised diffusers folder (unet/, vae/, scheduler/): the real code path, tiny sizes."""
+    diffusers = pytest.importorskip("diffusers")
+    torch.manual_seed(0)
+    latent = 4
+    unet = diffusers.UNet2DConditionModel(
+        sample_size=8, in_channels=latent + (3 if upscaler else 0), out_channels=latent, layers_per_block=1,
+        block_out_channels=(8, 16), down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=8, norm_num_groups=4,
+        attention_head_dim=2, **({"class_embed_type": None, "num_class_embeds": 4} if upscaler else {}))
+    vae = diffusers.AutoencoderKL(in_channels=3, out_channels=3, latent_channels=latent, norm_num_groups=4,
+                                  down_block_types=("DownEncoderBlock2D",) * 3, up_block_types=("UpDecoderBlock2D",) * 3,
+                                  block_out_channels=(8, 8, 8), layers_per_block=1, sample_size=32)
+    unet.save_pretrained(folder / "unet")
+    vae.save_pretrained(folder / "vae")
+    diffusers.DDIMScheduler(num_train_timesteps=50).save_pretrained(folder / "scheduler")
+    return folder
+
+
+@pytest.mark.parametrize("upscaler", [False, True])
+def test_sd_backend_trains_an_adapter_and_refines_through_it(tiny_weights, tmp_path, upscaler, capsys):
+    import shutil
+
+    from ssr.sd_backend import ADAPTER_FILE, SDAdapter, SDComponents, sd_refine
+
+    sd = _tiny_sd(tmp_path / "sd", upscaler)
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(2):
+        save_png(images / f"t{i}.png", smooth_image(i, 72, 80))
+    config = {"stage": "sd_adapter", "scale": 4, "seed": 1, "threads": 1,
+              "data": {"train_dirs": [str(images)], "val_images": 1, "cache_size": 4},
+              "sd_adapter": {"sd_dir": str(sd), "width": 8, "patch_lr": 8, "dof": 0.0,
+                             "perceptual_file": str(_fake_stlpips(tmp_path / "alex.pth")), "val_dirs": [str(images)]},
+              "optim": {"lr": 1e-3, "batch_size": 2, "steps": 1, "ema": 0.5},
+              "log": {"out_dir": str(tmp_path / "run"), "val_every": 1, "log_every": 1, "checkpoint_minutes": 100}}
+    path = tmp_path / "sd.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = train(load_config(path))  # one training step through the frozen UNet and VAE
+    rows = (tmp_path / "run" / "log.csv").read_text().splitlines()
+    assert rows[0] == "step,loss,diffusion,lr,val,elapsed_s" and float(rows[-1].split(",")[2]) > 0
+    adapter = load_model(Path(result["weights"]))
+    assert adapter.architecture == "ssr.sd_adapter"
+    # a fresh adapter leaves the UNet unchanged (zero-initialised residuals)
+    parts = SDComponents(sd)
+    fresh = SDAdapter.for_unet(dict(parts.unet.config), code_dim=6, width=8)
+    y0, lr, codes, depth = _inputs(10, 12)
+    with torch.no_grad():
+        down, mid = fresh(lr, codes, depth, (20, 24))
+    assert all(float(r.abs().max()) == 0 for r in (*down, mid))
+    a = sd_refine(parts, fresh, y0, lr, codes, depth, steps=2, seed=3, fidelity=0.5)
+    b = sd_refine(parts, fresh, y0, lr, codes, depth, steps=2, seed=3, fidelity=0.5)
+    assert a.shape == y0.shape and torch.equal(a, b)
+    # the CLI path: the trained adapter copied into the folder, then `--backend sd:DIR`
+    shutil.copy(result["weights"], sd / ADAPTER_FILE)
+    image = save_png(tmp_path / "photo.png", smooth_image(4, 12, 14))
+    assert main(["upscale", str(image), "--refine", "diffusion", "--backend", f"sd:{sd}", "--steps", "2",
+                 "-o", str(tmp_path / "out.png")]) == 0
+    from ssr.io import read_image
+
+    assert read_image(tmp_path / "out.png").pixels.shape == (48, 56, 3)
+    capsys.readouterr()
+    assert main(["upscale", str(image), "--refine", "diffusion", "--backend", f"sd:{tmp_path}",
+                 "-o", str(tmp_path / "bad.png")]) == 2
+    assert "no unet/ folder" in capsys.readouterr().err and not (tmp_path / "bad.png").exists()

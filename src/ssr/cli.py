@@ -81,7 +81,7 @@ def _svkr_options(args: argparse.Namespace) -> dict:
     return {"rounds": args.rounds, "tile": args.tile, "overlap": args.tile_overlap, "depth": args.depth,
             "precision": args.precision, "device": args.device, "weights": args.weights,
             "strength": args.strength, "refine": args.refine, "steps": args.steps, "seed": args.seed,
-            "fidelity": args.fidelity, "grain": args.grain}
+            "fidelity": args.fidelity, "grain": args.grain, "backend": args.backend}
 
 
 def cmd_upscale(args: argparse.Namespace) -> int:
@@ -327,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     svkr.add_argument("--fidelity", type=float,
                       help=f"0..1: refiner noise scale 1 - F (1 = deterministic, closest to the SVKR output; "
                            f"default {defaults.fidelity})")
+    svkr.add_argument("--backend", metavar="own|sd:DIR",
+                      help="refiner backend: own (default) or sd:DIR, a local Stable Diffusion folder (diffusers "
+                           "layout) with an AMF adapter trained by `ssr train` stage sd_adapter")
     svkr.add_argument("--grain", type=float,
                       help="add seeded Gaussian film grain of this std (on a 0..255 scale; default none)")
     svkr.add_argument("--weights", help="weight set: a name registered with `ssr weights add`, or a folder with "
@@ -397,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("train", parents=[common], help="train a stage from a YAML config (torchrun-ready)",
-                       description="Train one stage (rrdb, dkenet, depth, ksr, dkenet_code, causal, refiner: ssr.train.stages). Multi-process: "
+                       description="Train one stage (rrdb, dkenet, depth, ksr, dkenet_code, causal, refiner, sd_adapter: ssr.train.stages). Multi-process: "
                                    "torchrun --nproc_per_node N -m ssr.cli train CONFIG.yaml")
     p.add_argument("config", help="YAML config (unknown keys are errors)")
     p.add_argument("--resume", action="store_true", help="continue from out_dir/checkpoint.pt")

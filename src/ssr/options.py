@@ -39,6 +39,7 @@ class SVKROptions:
     steps: int = 2  # refiner sampling steps (1..the trained chain length)
     seed: int = 0  # refiner noise seed (same seed -> bit-identical output)
     fidelity: float = 0.5  # refiner noise scale 1 - fidelity: 1 = deterministic, 0 = the trained sampler
+    backend: str = "own"  # the refiner: own (ssr's trained refiner) | sd:DIR (a local Stable Diffusion + AMF adapter)
     grain: float = 0.0  # std (on /255) of seeded Gaussian film grain added to the output (0 = none); also
     #                     the refiner benchmark's control ("grain alone games NIQE")
 
@@ -62,6 +63,10 @@ class SVKROptions:
             raise ConfigError(f"--refine must be one of {', '.join(REFINERS)}, got '{self.refine}'")
         if self.steps < 1:
             raise ConfigError(f"--steps must be >= 1, got {self.steps}")
+        if self.backend != "own" and not (self.backend.startswith("sd:") and len(self.backend) > 3):
+            raise ConfigError(f"--backend must be own or sd:DIR, got '{self.backend}'")
+        if self.backend != "own" and self.refine != "diffusion":
+            raise ConfigError("--backend applies to --refine diffusion only")
         if not 0 <= self.grain <= 64:
             raise ConfigError(f"--grain must be in [0, 64] (/255), got {self.grain}")
         if not 0 <= self.fidelity <= 1:
@@ -77,7 +82,7 @@ class SVKROptions:
 FLAGS = {"rounds": "--rounds", "beta": "--beta", "tile": "--tile", "overlap": "--tile-overlap",
          "depth": "--depth", "precision": "--precision", "device": "--device", "kernels": "--kernels",
          "weights": "--weights", "strength": "--strength", "refine": "--refine", "steps": "--steps", "seed": "--seed",
-         "fidelity": "--fidelity", "grain": "--grain"}
+         "fidelity": "--fidelity", "grain": "--grain", "backend": "--backend"}
 
 
 def native_bf16(device: str = "cpu") -> bool:

@@ -9,6 +9,7 @@ DKENet's estimate (needs a synthetic set's meta maps).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -39,9 +40,17 @@ class SVKRMethod:
         self.needs_truth = options.kernels == "true" or depth_spec == "gt"
         self.intermediates = True
         self.pipeline = SVKRPipeline(dkenet, rrdb, depth, options, keep_rounds=keep_rounds)
-        self.refiner = load_default("refiner", scale, folder) if options.refine == "diffusion" else None
+        self.refiner, self.sd = None, None
+        if options.refine == "diffusion" and options.backend == "own":
+            self.refiner = load_default("refiner", scale, folder)
+        elif options.refine == "diffusion":
+            from ssr.sd_backend import SDComponents, load_adapter
+
+            sd_dir = Path(options.backend[3:])
+            self.sd = SDComponents(sd_dir, options.device)
+            self.refiner = load_adapter(sd_dir)
         if self.refiner is not None and self.refiner.model.code_dim != rrdb.model.code.dim:
-            raise UnavailableError(f"the refiner in {folder} was trained on another SR network's kernel code")
+            raise UnavailableError(f"the refiner {self.refiner.path} was trained on another SR network's kernel code")
         #: every weight file this method runs, with its SHA-256 (shipped ones verified against the manifest)
         loaded = [d for d in (dkenet, rrdb, self.refiner) if d is not None]
         self.weights = {**{str(d.path): d.sha256 for d in loaded}, **depth.files}
@@ -57,12 +66,19 @@ class SVKRMethod:
         image = sr.astype(np.float32) / np.iinfo(sr.dtype).max if sr.dtype.kind in "ui" else sr
         y0 = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]  # SVKR gives (sH, sW, 3)
         tiles = len(tile_positions(lr.shape[0], lr.shape[1], o.tile, o.overlap))
-        bar = progress_bar(o.steps * tiles, f"refine ({o.steps} steps)")
-        out = sample(self.refiner.model, y0, torch.from_numpy(lr.transpose(2, 0, 1).copy())[None],
-                     torch.from_numpy(np.asarray(codes, np.float32))[None],
-                     torch.from_numpy(np.asarray(depth, np.float32))[None, None], steps=o.steps, seed=o.seed,
-                     fidelity=o.fidelity, tile=o.tile, overlap=o.overlap, tick=lambda: bar.update(1))
-        bar.close()
+        lr_t = torch.from_numpy(lr.transpose(2, 0, 1).copy())[None]
+        codes_t = torch.from_numpy(np.asarray(codes, np.float32))[None]
+        depth_t = torch.from_numpy(np.asarray(depth, np.float32))[None, None]
+        if self.sd is not None:  # a local Stable Diffusion, whole image at once (ssr.sd_backend)
+            from ssr.sd_backend import sd_refine
+
+            out = sd_refine(self.sd, self.refiner.model.eval(), y0, lr_t, codes_t, depth_t, steps=o.steps,
+                            seed=o.seed, fidelity=o.fidelity)
+        else:
+            bar = progress_bar(o.steps * tiles, f"refine ({o.steps} steps)")
+            out = sample(self.refiner.model, y0, lr_t, codes_t, depth_t, steps=o.steps, seed=o.seed,
+                         fidelity=o.fidelity, tile=o.tile, overlap=o.overlap, tick=lambda: bar.update(1))
+            bar.close()
         refined = out[0].numpy()
         return refined.transpose(1, 2, 0) if out_dtype is None else _quantise(refined, out_dtype).transpose(1, 2, 0)
 

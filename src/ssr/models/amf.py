@@ -95,8 +95,8 @@ class Fusion(nn.Module):
 class AMF(nn.Module):
     """(lr, kernel codes, depth) -> one conditioning map per denoiser level (zero at initialisation)."""
 
-    def __init__(self, widths: tuple[int, int], code_dim: int, modalities: tuple[str, ...] = ("lr", "kernel", "depth")
-                 ) -> None:
+    def __init__(self, widths: tuple[int, int], code_dim: int, modalities: tuple[str, ...] = ("lr", "kernel", "depth"),
+                 zero_inject: bool = True) -> None:
         super().__init__()
         unknown = set(modalities) - {"lr", "kernel", "depth"}
         if unknown or "lr" not in modalities:
@@ -107,8 +107,8 @@ class AMF(nn.Module):
         self.depth_encoder = SmallEncoder(1)
         self.fusion = nn.ModuleList(Fusion(c) for c in widths)
         self.inject = nn.ModuleList(nn.Conv2d(c, c, 1) for c in widths)
-        for layer in self.inject:  # training starts from the unconditioned denoiser
-            nn.init.zeros_(layer.weight)
+        for layer in self.inject if zero_inject else ():  # training starts from the unconditioned denoiser
+            nn.init.zeros_(layer.weight)  # (an adapter that zero-initialises its own outputs passes False)
             nn.init.zeros_(layer.bias)
 
     def forward(self, lr: torch.Tensor, codes: torch.Tensor, depth: torch.Tensor) -> list[torch.Tensor]:

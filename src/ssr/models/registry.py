@@ -25,15 +25,22 @@ from ssr.models.ksrnet import KSRNet
 from ssr.models.refiner import RefinerNet
 from ssr.models.rrdb import KernelConditionedRRDB
 
+def _sd_adapter(**kwargs) -> nn.Module:
+    from ssr.sd_backend import SDAdapter  # diffusers is only needed to RUN it, not to build it
+
+    return SDAdapter(**kwargs)
+
+
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "ssr.rrdb": KernelConditionedRRDB,
     "ssr.dkenet": DKENet,
     "ssr.depthnet": DepthNet,
     "ssr.ksrnet": KSRNet,
     "ssr.refiner": RefinerNet,
+    "ssr.sd_adapter": _sd_adapter,
 }
 # checked in this order (a KSRNet also has code.basis, so it comes before the RRDB)
-_SIGNATURE_KEYS = {"ssr.refiner": "amf.inject.0.weight", "ssr.ksrnet": "blocks.0.sft.gamma.weight", "ssr.rrdb": "code.basis",
+_SIGNATURE_KEYS = {"ssr.sd_adapter": "mid.weight", "ssr.refiner": "amf.inject.0.weight", "ssr.ksrnet": "blocks.0.sft.gamma.weight", "ssr.rrdb": "code.basis",
                    "ssr.dkenet": "depth_branch.0.weight", "ssr.depthnet": "head.weight"}
 
 

@@ -10,6 +10,7 @@ from ssr.train.stages.dkenet_code import DKENetCodeStage
 from ssr.train.stages.ksr import KSRStage
 from ssr.train.stages.refiner import RefinerStage
 from ssr.train.stages.rrdb import RRDBStage
+from ssr.train.stages.sd_adapter import SDAdapterStage
 
 STAGES: dict[str, type[Stage]] = {
     "rrdb": RRDBStage,
@@ -19,6 +20,7 @@ STAGES: dict[str, type[Stage]] = {
     "dkenet_code": DKENetCodeStage,
     "causal": CausalStage,
     "refiner": RefinerStage,
+    "sd_adapter": SDAdapterStage,
 }
 
 __all__ = ["STAGES", "Stage"]
