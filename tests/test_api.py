@@ -61,10 +61,13 @@ def test_bad_inputs_are_clear_exceptions(upscaler):
         upscaler.upscale(np.zeros((8, 8, 3), np.int64))
     with pytest.raises(ValueError, match=r"\(C, H, W\) or \(1, C, H, W\)"):
         upscaler.upscale(torch.zeros(2, 3, 8, 8))
-    with pytest.raises(ConfigError, match="refine"):
-        from ssr import Upscaler
+    from ssr import Upscaler
+    from ssr.errors import UnavailableError
 
+    with pytest.raises(UnavailableError, match="no refiner weights for x4"):  # the tiny set has none
         Upscaler(refine="diffusion")
+    with pytest.raises(ConfigError, match="--fidelity must be in"):
+        Upscaler(refine="diffusion", fidelity=1.5)
 
 
 def test_result_has_the_intermediates_and_a_blur_map_in_pixels(tiny_weights):
@@ -111,3 +114,17 @@ def test_the_readme_python_example_runs(tiny_weights, tmp_path, monkeypatch):
     exec(compile(block, "README.md", "exec"), namespace)
     assert (tmp_path / "photo_x4.png").is_file()
     assert Image.open(tmp_path / "photo_x4.png").size == (80, 64)
+
+
+def test_the_refiner_is_an_api_option_too(tmp_path, monkeypatch):
+    from util import write_tiny_weights
+
+    from ssr import Upscaler
+
+    monkeypatch.setenv("SSR_WEIGHTS", str(write_tiny_weights(tmp_path / "w", with_refiner=True)))
+    image = smooth_image(6, 14, 16)
+    plain = Upscaler(tile=0).upscale(image)
+    refined = Upscaler(tile=0, refine="diffusion", steps=2, seed=1, fidelity=0.2).upscale(image)
+    again = Upscaler(tile=0, refine="diffusion", steps=2, seed=1, fidelity=0.2).upscale(image)
+    assert refined.shape == plain.shape == (56, 64, 3)
+    assert np.array_equal(refined, again) and float(np.abs(refined - plain).max()) > 0

@@ -144,20 +144,22 @@ class Upscaler:
     """An upscaler with fixed settings; reuse one object for many images (weights load once).
 
     method: "ssr" (default) or any name `ssr upscale --method` takes ("bicubic", "spandrel:PATH", ...).
-    depth, tile, precision, device, rounds, weights: the SVKR options (see `ssr.options.SVKROptions`);
-    leave them None for the defaults. refine: reserved for the diffusion refiner (not available yet).
+    depth, tile, precision, device, rounds, weights, strength: the SVKR options; refine="diffusion" with
+    steps, seed, fidelity, backend: the diffusion refiner (see `ssr.options.SVKROptions`); leave them None
+    for the defaults.
     """
 
     def __init__(self, scale: int = 4, *, method: str = "ssr", device: str | None = None, tile: int | None = None,
                  precision: str | None = None, depth: str | None = None, rounds: int | None = None,
-                 weights: str | None = None, refine: str | None = None, keep_rounds: bool = False) -> None:
-        if refine is not None:
-            raise ConfigError(f"refine={refine!r}: no refiner is available in this version (use refine=None)")
+                 weights: str | None = None, refine: str | None = None, steps: int | None = None,
+                 seed: int | None = None, fidelity: float | None = None, backend: str | None = None,
+                 strength: float | None = None, keep_rounds: bool = False) -> None:
         if scale not in (2, 4) and method.startswith("ssr"):
             raise ConfigError(f"scale must be 2 or 4 for the ssr weights, got {scale}")
         self.scale = scale
         self.method = make_method(method, scale=scale, keep_rounds=keep_rounds, device=device, tile=tile,
-                                  precision=precision, depth=depth, rounds=rounds, weights=weights)
+                                  precision=precision, depth=depth, rounds=rounds, weights=weights, refine=refine,
+                                  steps=steps, seed=seed, fidelity=fidelity, backend=backend, strength=strength)
         if self.method.scale is not None and self.method.scale != scale:
             raise ConfigError(f"{self.method.name} is a x{self.method.scale} model, asked for x{scale}")
 
