@@ -12,11 +12,11 @@ import pytest
 import torch
 import yaml
 
-from util import save_png, skip_without_peers, smooth_image
+from util import image_folder, skip_without_peers, smooth_image, write_fake_stlpips
 from ssr.causal.adaptive import AdaptiveLevels
 from ssr.causal.objectives import (ContentProjection, cell_tokens, group_mean, hierarchical_contrast,
                                    multi_positive_info_nce, sibling_consistency)
-from ssr.causal.semantic import ShiftTolerantAlexNet, load_stlpips_alex, make_semantic_encoder, semantic_distance
+from ssr.causal.semantic import load_stlpips_alex, make_semantic_encoder, semantic_distance
 from ssr.degradation import protocols as P
 from ssr.degradation.apply import Geometry
 from ssr.degradation.kernel_maps import truth_kernels
@@ -169,21 +169,8 @@ def test_degradation_targets_read_the_record():
     assert (noise, jpeg, second) == (0.5, 1.0, 0.0) and 0 < blur <= 1
 
 
-def _fake_stlpips_file(path: Path) -> Path:
-    """A state dict with the wheel's key names (random values), as the wheel's file is laid out."""
-    torch.manual_seed(0)
-    trunk = ShiftTolerantAlexNet()
-    state = {}
-    for key, value in trunk.state_dict().items():
-        state[("scaling_layer." if key in ("shift", "scale") else "net.") + key] = value
-    for i, c in enumerate((64, 192, 384, 256, 256)):
-        state[f"lin{i}.model.1.weight"] = torch.rand(1, c, 1, 1)
-    torch.save(state, path)
-    return path
-
-
 def test_stlpips_alex_trunk_loads_the_wheel_layout_and_measures_distance(tmp_path):
-    encoder = make_semantic_encoder(f"stlpips-alex:{_fake_stlpips_file(tmp_path / 'alex.pth')}")
+    encoder = make_semantic_encoder(f"stlpips-alex:{write_fake_stlpips(tmp_path / 'alex.pth')}")
     assert not any(p.requires_grad for p in encoder.parameters())
     x = torch.rand(2, 3, 40, 40)
     features = encoder(x)
@@ -247,11 +234,7 @@ def test_compound_protocol_is_out_of_the_training_ranges_and_its_truth_rebuilds_
 
 
 def _causal_config(tmp_path: Path, **causal) -> Path:
-    images = tmp_path / "images"
-    if not images.exists():
-        images.mkdir()
-        for i in range(2):
-            save_png(images / f"t{i}.png", smooth_image(i, 72, 80))
+    images = image_folder(tmp_path / "images")
     init = tmp_path / "ksr.safetensors"
     if not init.exists():
         torch.manual_seed(0)
@@ -271,7 +254,7 @@ def _causal_config(tmp_path: Path, **causal) -> Path:
 
 
 def test_causal_stage_trains_with_every_objective_and_exports_the_body_alone(tmp_path):
-    alex = _fake_stlpips_file(tmp_path / "alex.pth")
+    alex = write_fake_stlpips(tmp_path / "alex.pth")
     config = load_config(_causal_config(tmp_path, adaptive=True, consistency=1.0, contrast=0.1, degradation=0.1,
                                         semantic=0.1, semantic_encoder=f"stlpips-alex:{alex}",
                                         contrast_depths=[1, 2], semantic_pool=1))

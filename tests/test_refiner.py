@@ -12,7 +12,7 @@ import pytest
 import torch
 import yaml
 
-from util import save_png, skip_without_peers, smooth_image, write_tiny_weights
+from util import image_folder, save_png, skip_without_peers, smooth_image, write_fake_stlpips, write_tiny_weights
 from ssr.cli import main
 from ssr.diffusion import DiffusionSchedule, inference_timesteps, initial_state, positional_noise, q_sample, reverse_step
 from ssr.models.refiner import RefinerNet
@@ -118,27 +118,12 @@ def test_sampling_is_seeded_and_tiled_equals_untiled():
     assert torch.equal(a, b)  # fidelity 1: no noise, the seed does not matter
 
 
-def _fake_stlpips(path: Path) -> Path:
-    from ssr.models.stlpips import ShiftTolerantAlexNet
-
-    torch.manual_seed(0)
-    state = {("scaling_layer." if k in ("shift", "scale") else "net.") + k: v
-             for k, v in ShiftTolerantAlexNet().state_dict().items()}
-    for i, c in enumerate((64, 192, 384, 256, 256)):
-        state[f"lin{i}.model.1.weight"] = torch.rand(1, c, 1, 1) * 0.1
-    torch.save(state, path)
-    return path
-
-
 def test_refiner_stage_trains_every_loss_and_exports_a_loadable_refiner(tiny_weights, tmp_path):
-    images = tmp_path / "images"
-    images.mkdir()
-    for i in range(2):
-        save_png(images / f"t{i}.png", smooth_image(i, 72, 80))
+    images = image_folder(tmp_path / "images")
     config = {"stage": "refiner", "scale": 4, "seed": 1, "threads": 1,
               "data": {"train_dirs": [str(images)], "val_images": 1, "cache_size": 8},
               "refiner": {"widths": [8, 8], "patch_lr": 8, "dof": 0.0, "perceptual_pool": 1,
-                          "perceptual_file": str(_fake_stlpips(tmp_path / "alex.pth")), "val_dirs": [str(images)]},
+                          "perceptual_file": str(write_fake_stlpips(tmp_path / "alex.pth")), "val_dirs": [str(images)]},
               "optim": {"lr": 1e-3, "batch_size": 4, "steps": 2, "ema": 0.5},
               "log": {"out_dir": str(tmp_path / "run"), "val_every": 2, "log_every": 1, "checkpoint_minutes": 100}}
     path = tmp_path / "refiner.yaml"
@@ -250,14 +235,11 @@ def test_sd_backend_trains_an_adapter_and_refines_through_it(tiny_weights, tmp_p
     from ssr.sd_backend import ADAPTER_FILE, SDAdapter, SDComponents, sd_refine
 
     sd = _tiny_sd(tmp_path / "sd", upscaler)
-    images = tmp_path / "images"
-    images.mkdir()
-    for i in range(2):
-        save_png(images / f"t{i}.png", smooth_image(i, 72, 80))
+    images = image_folder(tmp_path / "images")
     config = {"stage": "sd_adapter", "scale": 4, "seed": 1, "threads": 1,
               "data": {"train_dirs": [str(images)], "val_images": 1, "cache_size": 4},
               "sd_adapter": {"sd_dir": str(sd), "width": 8, "patch_lr": 8, "dof": 0.0,
-                             "perceptual_file": str(_fake_stlpips(tmp_path / "alex.pth")), "val_dirs": [str(images)]},
+                             "perceptual_file": str(write_fake_stlpips(tmp_path / "alex.pth")), "val_dirs": [str(images)]},
               "optim": {"lr": 1e-3, "batch_size": 2, "steps": 1, "ema": 0.5},
               "log": {"out_dir": str(tmp_path / "run"), "val_every": 1, "log_every": 1, "checkpoint_minutes": 100}}
     path = tmp_path / "sd.yaml"

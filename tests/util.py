@@ -76,3 +76,27 @@ def write_tiny_weights(folder: Path, scale: int = 4, with_depth: bool = False, w
              for role, s in roles]
     (folder / "manifest.json").write_text(json.dumps({"files": files}))
     return folder
+
+
+def image_folder(folder: Path, count: int = 2, height: int = 72, width: int = 80) -> Path:
+    """A folder of `count` smooth test PNGs (training / validation images of tiny training runs)."""
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        for i in range(count):
+            save_png(folder / f"t{i}.png", smooth_image(i, height, width))
+    return folder
+
+
+def write_fake_stlpips(path: Path) -> Path:
+    """An ST-LPIPS weight file laid out as the stlpips-pytorch wheel's (its key names), random values."""
+    import torch
+
+    from ssr.models.stlpips import ShiftTolerantAlexNet
+
+    torch.manual_seed(0)
+    state = {("scaling_layer." if k in ("shift", "scale") else "net.") + k: v
+             for k, v in ShiftTolerantAlexNet().state_dict().items()}
+    for i, c in enumerate((64, 192, 384, 256, 256)):
+        state[f"lin{i}.model.1.weight"] = torch.rand(1, c, 1, 1) * 0.1
+    torch.save(state, path)
+    return path

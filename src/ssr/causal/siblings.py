@@ -17,12 +17,16 @@ task; the sampler counts its acceptance rate (`acceptance`) for the training log
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ssr.degradation import protocols as P
 from ssr.degradation.field import random_gaussian_field
 from ssr.degradation.scm import Rendering, intervene, render, rerender
+
+if TYPE_CHECKING:
+    import torch
 
 FACTORS = ("kernel", "noise.level", "jpeg.quality", "second_order")
 
@@ -105,10 +109,10 @@ class CounterfactualBatch:
     `group[i]` the crop it belongs to, `records` every row's record: losses know what changed.
     """
 
-    lr: "torch.Tensor"  # (G*K, 3, h, w) float
-    hr: "torch.Tensor"  # (G*K, 3, s*h, s*w) float (the same HR repeated within a group)
-    factor: "torch.Tensor"  # (G*K,) int64
-    group: "torch.Tensor"  # (G*K,) int64
+    lr: torch.Tensor  # (G*K, 3, h, w) float
+    hr: torch.Tensor  # (G*K, 3, s*h, s*w) float (the same HR repeated within a group)
+    factor: torch.Tensor  # (G*K,) int64
+    group: torch.Tensor  # (G*K,) int64
     records: list[dict]
 
 
