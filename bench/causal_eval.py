@@ -60,7 +60,7 @@ def score(model, sets: dict[str, list], code_net, with_niqe: bool) -> dict[str, 
         rows = {"psnr": [], "ssim": [], "niqe": []}
         for _, scale, lr, hr, truth in items:
             lr_t = to_nchw(lr)
-            if truth is not None:
+            if truth:  # synthetic sets: the true kernel field; real pairs have none
                 field = truth_kernels(truth, model.code.kernel_size, 4)
             else:
                 field = code_net(lr_t, torch.full_like(lr_t[:, :1], FLAT_DEPTH))
@@ -105,20 +105,31 @@ def main() -> None:
     code_net = load_model(args.codes).model.eval()
     runs = sorted(p for p in args.study.iterdir() if re.fullmatch(r"[A-Z]+_s\d+", p.name)
                   and (p / "model.safetensors").is_file())
-    results = {"bicubic": bicubic_scores(sets, not args.no_niqe),
-               "init": score(load_model(args.study / "init.safetensors").model.eval(), sets, code_net,
-                             not args.no_niqe)}
+    def cached(path: Path, weights: Path | None) -> dict:
+        """Scores of one model (or bicubic), kept beside it so a rerun only scores new arms."""
+        key = f"{','.join(sets)}|niqe={not args.no_niqe}"
+        if path.is_file():
+            stored = json.loads(path.read_text())
+            if stored.get("key") == key:
+                return stored["scores"]
+        scores = (bicubic_scores(sets, not args.no_niqe) if weights is None
+                  else score(load_model(weights).model.eval(), sets, code_net, not args.no_niqe))
+        path.write_text(json.dumps({"key": key, "scores": scores}))
+        return scores
+
+    results = {"bicubic": cached(args.study / "scores_bicubic.json", None),
+               "init": cached(args.study / "scores_init.json", args.study / "init.safetensors")}
     for run in runs:
-        results[run.name] = score(load_model(run / "model.safetensors").model.eval(), sets, code_net,
-                                  not args.no_niqe)
+        results[run.name] = cached(run / "scores.json", run / "model.safetensors")
     (args.study / "results.json").write_text(json.dumps(results))
     arms = sorted({r.name.split("_")[0] for r in runs})
     seeds = sorted({r.name.split("_s")[1] for r in runs})
-    print(f"Arms {arms}, seeds {seeds}; every arm from {args.study / 'init.safetensors'}\n")
+    print(f"Arms {arms}, seeds {seeds} (an arm is averaged over the seeds it has); every arm from {args.study / 'init.safetensors'}\n")
     print("| set | method | PSNR-Y | SSIM-Y | NIQE |\n|---|---|---|---|---|")
     for label, group in GROUPS.items():
         for method in ["bicubic", "init", *arms]:
-            keys = [method] if method in ("bicubic", "init") else [f"{method}_s{s}" for s in seeds]
+            keys = [method] if method in ("bicubic", "init") else [f"{method}_s{s}" for s in seeds
+                                                                   if f"{method}_s{s}" in results]
             cells = [np.mean([np.nanmean(group_values(results[k], group, m)) for k in keys]) for m in ("psnr", "ssim", "niqe")]
             print(f"| {label} | {method} | {cells[0]:.3f} | {cells[1]:.4f} | {cells[2]:.2f} |")
     print("\nPaired per-image PSNR-Y difference vs arm A (mean over seeds), 95% bootstrap interval:\n")
