@@ -117,6 +117,11 @@ class RefinerStage(StageDefaults):
     def build_model(self) -> nn.Module:
         return RefinerNet(**self.model_kwargs())
 
+    def true_taps(self, codes: torch.Tensor) -> torch.Tensor:
+        """A pair's true kernel taps from its code: non-negative, each summing to 1 (an SCM kernel)."""
+        taps = self.sr.code.decode(codes).clamp_min(0)
+        return taps / taps.sum(1, keepdim=True)
+
     @torch.no_grad()
     def start_point(self, lr: torch.Tensor, depth: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(y0, estimated codes) of LR batches as the shipped SVKR (one round) makes them."""
@@ -133,9 +138,7 @@ class RefinerStage(StageDefaults):
             image, est = self.start_point(batch["lr"], batch["depth"])
             y0.append((image * 255).round().to(torch.uint8))
             codes.append(est.half())
-            taps = self.sr.code.decode(batch["codes"]).clamp_min(0)
-            taps = taps / taps.sum(1, keepdim=True)
-            blurred.append(reblur(batch["hr"], taps, scale).half())
+            blurred.append(reblur(batch["hr"], self.true_taps(batch["codes"]), scale).half())
         source = RefinerSource(cache, torch.cat(y0), torch.cat(codes), torch.cat(blurred))
         val = self._val_items() if rank == 0 else []
         return source, val
@@ -166,8 +169,7 @@ class RefinerStage(StageDefaults):
         if s.diffusion > 0:
             terms["diffusion"] = s.diffusion * F.mse_loss(x0_hat, x0)
         if s.consistency > 0:
-            taps = self.sr.code.decode(batch["codes"]).clamp_min(0)
-            taps = taps / taps.sum(1, keepdim=True)
+            taps = self.true_taps(batch["codes"])
             terms["consistency"] = s.consistency * F.l1_loss(reblur(image, taps, self.config.scale), batch["blurred"])
         if s.perceptual > 0:
             pool = max(1, s.perceptual_pool)
