@@ -15,6 +15,7 @@ import yaml
 from util import image_folder, save_png, skip_without_peers, smooth_image, write_fake_stlpips, write_tiny_weights
 from ssr.cli import main
 from ssr.diffusion import DiffusionSchedule, inference_timesteps, initial_state, positional_noise, q_sample, reverse_step
+from ssr.models.discriminator import PatchDiscriminator
 from ssr.models.refiner import RefinerNet
 from ssr.models.registry import load_model
 from ssr.refine import sample
@@ -135,6 +136,37 @@ def test_refiner_stage_trains_every_loss_and_exports_a_loadable_refiner(tiny_wei
     assert all(float(last[k]) > 0 for k in ("diffusion", "consistency", "perceptual", "val"))
     descriptor = load_model(Path(result["weights"]))
     assert descriptor.architecture == "ssr.refiner" and descriptor.model.code_dim == 6  # the tiny SR's code
+
+
+def test_adversarial_term_steps_its_own_discriminator_and_resumes_it(tiny_weights, tmp_path):
+    images = image_folder(tmp_path / "images")
+    config = {"stage": "refiner", "scale": 4, "seed": 1, "threads": 1,
+              "data": {"train_dirs": [str(images)], "val_images": 1, "cache_size": 8},
+              "refiner": {"widths": [8, 8], "patch_lr": 8, "dof": 0.0, "perceptual": 0.0, "adversarial": 0.1,
+                          "disc_width": 4, "disc_lr": 1e-2,
+                          "perceptual_file": str(write_fake_stlpips(tmp_path / "alex.pth")), "val_dirs": [str(images)]},
+              "optim": {"lr": 1e-3, "batch_size": 4, "steps": 3, "ema": 0.5},
+              "log": {"out_dir": str(tmp_path / "run"), "val_every": 3, "log_every": 1, "checkpoint_minutes": 100}}
+    path = tmp_path / "refiner.yaml"
+    path.write_text(yaml.safe_dump(config))
+    train(load_config(path), max_steps=2)
+    first = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)["stage"]
+    torch.manual_seed(1)
+    fresh = PatchDiscriminator(4).state_dict()
+    assert set(first) == {"disc", "disc_optimizer"}
+    assert any(not torch.equal(first["disc"][k], fresh[k]) for k in fresh)  # it was stepped
+    assert first["disc_optimizer"]["state"]  # with its own Adam moments
+    train(load_config(path), resume=True)
+    rows = (tmp_path / "run" / "log.csv").read_text().splitlines()
+    assert rows[0] == "step,loss,diffusion,consistency,adversarial,disc,lr,val,elapsed_s"
+    assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3"]
+    for row in rows[1:]:
+        last = dict(zip(rows[0].split(","), row.split(",")))
+        # BCE of an untrained critic is near 2 ln 2 (real + fake terms); the generator's term near 0.1 ln 2
+        assert 0.5 < float(last["disc"]) < 3.0 and 0.0 < float(last["adversarial"]) < 0.5
+    final = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)["stage"]
+    # the resumed run continued the saved discriminator's Adam: its step count went on from 2 to 3
+    assert int(final["disc_optimizer"]["state"][0]["step"]) == 3
 
 
 def test_upscale_refine_diffusion_end_to_end(tmp_path, monkeypatch, capsys):

@@ -172,7 +172,7 @@ class RankZeroReporter:
         tmp = path.with_name(f".{path.name}.tmp")
         torch.save({"model": self.model.state_dict(), "ema": self.ema.state_dict(),
                     "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                    "step": step, "config": to_dict(config)}, tmp)
+                    "stage": self.stage.auxiliary_state(), "step": step, "config": to_dict(config)}, tmp)
         tmp.replace(path)
         exported = self.stage.trained_module(self.ema.module)
         save_model(self.out_dir / "model.safetensors", self.stage.architecture, exported, self.stage.export_scale(),
@@ -215,6 +215,7 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
         ema.load_state_dict(state["ema"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
+        stage.load_auxiliary_state(state.get("stage") or {})
         step = int(state["step"])
         if rank == 0:
             say(f"resumed from {checkpoint} at step {step}")
@@ -240,6 +241,7 @@ def train(config: TrainConfig, resume: bool = False, max_steps: int | None = Non
         if config.optim.grad_clip > 0:
             nn.utils.clip_grad_norm_(model.parameters(), config.optim.grad_clip)
         optimizer.step()
+        stage.update_auxiliary()
         scheduler.step()
         ema.update_parameters(model)
         step += 1

@@ -58,6 +58,15 @@ class Stage(Protocol):
 
     def validate(self, model: nn.Module, val_set: list) -> float: ...
 
+    def update_auxiliary(self) -> None:
+        """Called after each optimiser step: a stage with a second trained part (e.g. a discriminator)
+        steps it here, from what `losses` kept."""
+
+    def auxiliary_state(self) -> dict[str, Any]:
+        """What resuming needs of those parts (saved in the checkpoint, never exported)."""
+
+    def load_auxiliary_state(self, state: dict[str, Any]) -> None: ...
+
 
 class StageDefaults:
     """Defaults a stage may keep: export at the config's scale, batches used as they come, the whole
@@ -80,3 +89,12 @@ class StageDefaults:
 
     def monitor(self) -> dict[str, float]:
         return {}
+
+    def update_auxiliary(self) -> None:
+        pass
+
+    def auxiliary_state(self) -> dict[str, Any]:
+        return {}
+
+    def load_auxiliary_state(self, state: dict[str, Any]) -> None:
+        pass

@@ -13,7 +13,10 @@ log column):
                kernels (decoded from its code) matches the SCM's noise-free blurred node of the HR
   perceptual   ST-LPIPS (the stlpips-pytorch wheel's AlexNet + linear heads, ssr.models.stlpips)
                between the x0 estimate and the HR, on images average-pooled by `perceptual_pool`
-No adversarial term yet (the stage-free loop steps one optimiser; a discriminator needs a second).
+  adversarial  a small non-saturating GAN term: a spectral-normalised patch discriminator
+               (ssr.models.discriminator, its own Adam, stepped by `update_auxiliary` after each
+               generator step on the kept real/fake pair) scores the x0 image; its loss is the
+               monitored column `disc`; it is saved in the checkpoint, never exported
 Validation: ST-LPIPS of the 2-step sampler's output on sv images (lower is better).
 """
 
@@ -30,6 +33,7 @@ from ssr.arrays import FLAT_DEPTH
 from ssr.degradation.apply import blur_downsample
 from ssr.diffusion import DiffusionSchedule, q_sample
 from ssr.errors import ConfigError
+from ssr.models.discriminator import PatchDiscriminator
 from ssr.models.refiner import RefinerNet
 from ssr.models.stlpips import load_stlpips
 from ssr.progress import progress
@@ -49,15 +53,20 @@ class RefinerSettings(RealUseSettings):
     perceptual: float = 0.05
     perceptual_pool: int = 2
     perceptual_file: str | None = field(default=None, metadata={"path": True})  # default: the installed wheel
+    adversarial: float = 0.0
+    disc_width: int = 32
+    disc_lr: float = 1e-4
     start_weights: str | None = None  # weight set whose SVKR makes y0 (None: the shipped one)
 
     def check(self) -> None:
         if len(self.widths) != 2 or min(self.widths) < 4 or self.steps < 1 or self.kappa <= 0:
             raise ConfigError("config: refiner.widths is two widths >= 4, steps >= 1, kappa > 0")
-        if min(self.diffusion, self.consistency, self.perceptual) < 0:
+        if min(self.diffusion, self.consistency, self.perceptual, self.adversarial) < 0:
             raise ConfigError("config: refiner loss weights must be >= 0")
         if self.dof > 0 and not self.depth_root:
             raise ConfigError("config: refiner.dof > 0 needs refiner.depth_root")
+        if self.disc_width < 1 or self.disc_lr <= 0:
+            raise ConfigError("config: refiner.disc_width must be >= 1 and refiner.disc_lr > 0")
 
 
 class TapField:
@@ -101,7 +110,16 @@ class RefinerStage(StageDefaults):
     def __init__(self, config) -> None:
         super().__init__(config)
         s = self.settings
-        self.loss_terms = tuple(n for n in ("diffusion", "consistency", "perceptual") if getattr(s, n) > 0)
+        self.loss_terms = tuple(n for n in ("diffusion", "consistency", "perceptual", "adversarial")
+                                if getattr(s, n) > 0)
+        with torch.random.fork_rng():
+            torch.manual_seed(config.seed)  # the same run starts the same discriminator
+            self.disc = PatchDiscriminator(s.disc_width) if s.adversarial > 0 else None
+        if self.disc is not None:
+            self.disc_optimizer = torch.optim.Adam(self.disc.parameters(), lr=s.disc_lr, betas=(0.9, 0.99))
+            self.monitor_terms = ("disc",)
+        self._kept: tuple[torch.Tensor, torch.Tensor] | None = None  # (real, fake) for the next disc step
+        self._disc_losses: list[float] = []
         self.schedule = DiffusionSchedule(s.steps, s.kappa)
         self.etas = self.schedule.etas().float()
         self.metric = load_stlpips(s.perceptual_file)  # the perceptual loss and the validation
@@ -132,6 +150,8 @@ class RefinerStage(StageDefaults):
         cache, _ = load_real_use(self.config, self.settings, rank, start_step, self.sr.code)
         y0, codes, blurred = [], [], []
         scale = self.config.scale
+        if self.disc is not None:
+            self.disc.to(device)
         for start in progress(range(0, len(cache), 16), "refiner start points"):
             idx = torch.arange(start, min(start + 16, len(cache)))
             batch = cache.batch(idx)
@@ -175,7 +195,50 @@ class RefinerStage(StageDefaults):
             pool = max(1, s.perceptual_pool)
             terms["perceptual"] = s.perceptual * self.metric.distance(F.avg_pool2d(image.clamp(0, 1), pool),
                                                                       F.avg_pool2d(hr, pool)).mean()
+        if self.disc is not None:
+            fake = image.clamp(0, 1)
+            self.disc.requires_grad_(False)  # the generator's step must not write the discriminator's grads
+            logits = self.disc(fake)
+            self.disc.requires_grad_(True)
+            terms["adversarial"] = s.adversarial * F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+            self._kept = (hr, fake.detach())
         return terms
+
+    def update_auxiliary(self) -> None:
+        """One discriminator step on the real/fake pair of the generator step just taken."""
+        if self.disc is None or self._kept is None:
+            return
+        real, fake = self._kept
+        self._kept = None
+        real_logits, fake_logits = self.disc(real), self.disc(fake)
+        loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+                + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+        self.disc_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            world = torch.distributed.get_world_size()
+            for p in self.disc.parameters():  # the ranks' discriminators stay identical, like DDP's model
+                torch.distributed.all_reduce(p.grad)
+                p.grad /= world
+        self.disc_optimizer.step()
+        self._disc_losses.append(float(loss.detach()))
+
+    def monitor(self) -> dict[str, float]:
+        if self.disc is None:
+            return {}
+        value = float(np.mean(self._disc_losses)) if self._disc_losses else float("nan")
+        self._disc_losses = []
+        return {"disc": value}
+
+    def auxiliary_state(self) -> dict:
+        if self.disc is None:
+            return {}
+        return {"disc": self.disc.state_dict(), "disc_optimizer": self.disc_optimizer.state_dict()}
+
+    def load_auxiliary_state(self, state: dict) -> None:
+        if self.disc is not None and "disc" in state:  # a run that turns the term on starts a fresh one
+            self.disc.load_state_dict(state["disc"])
+            self.disc_optimizer.load_state_dict(state["disc_optimizer"])
 
     @torch.no_grad()
     def validate(self, model: nn.Module, val_set: list) -> float:
