@@ -1,31 +1,51 @@
 #!/usr/bin/env bash
-# The diffusion refiner against SVKR alone and the two controls (issue 11), one `ssr bench` run per set:
+# The diffusion refiner against SVKR alone and the two controls (issue 11), one `ssr bench` run per set
+# (so every time column of a set comes from the same run):
 #   ssr                          SVKR only (the shipped weights)
-#   ssr-refine:steps=S,...       + the refiner (weights: the run in train_state/refiner_x4, as a user set)
-#   ssr:grain=G                  SVKR + seeded Gaussian grain (G chosen to match the refiner's NIQE)
-#   ssr>ncnn:realesrgan-x4plus   SVKR reduced x4, then Real-ESRGAN x4plus (zero-training cascade; peers stack)
-# Columns: PSNR/SSIM-Y, ST-LPIPS, NIQE, time per image. Needs the peers stack for the cascade:
-#   PEERS=/path/to/.venv-peers/bin/python bash bench/refiner_eval.sh OUT [IMAGES] [GRAIN]
+#   ssr-refine[:steps=S,fidelity=F] + the refiner (weights: the run folder RUN, added as a user weight set)
+#   ssr:grain=G                  SVKR + seeded Gaussian grain, G in GRAINS (the row whose NIQE is nearest
+#                                the default refiner's is the "matched in NIQE" control)
+#   ssr>ncnn:realesrgan-x4plus   SVKR reduced x4, then Real-ESRGAN x4plus (zero-training cascade)
+#   ncnn:realesrgan-x4plus       Real-ESRGAN x4plus alone (the time reference: refine <= 2x its time)
+# Sets, x4: B100 sv and Set14 sv (first N images), Middlebury held-out scenes 26-30 dof (true depth for the
+# protocol; the pipeline estimates its own). The refiner is x4 only, so City100 (x2) has no refiner row.
+# Columns: PSNR/SSIM-Y, ST-LPIPS, NIQE, time per image. The ncnn rows need the peers stack:
+#   PEERS=.venv-peers/bin/python bash bench/refiner_eval.sh OUT [N] [RUN] [THREADS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/refiner_eval}
 N=${2:-20}
-GRAIN=${3:-4}
+RUN=${3:-train_state/refiner_x4}
+THREADS=${4:-2}
+GRAINS=${GRAINS:-"2 4 8"}
 PY=${PEERS:-.venv/bin/python}
 export SSR_HOME=${SSR_HOME:-$PWD/runs/ssr_home}
-.venv/bin/ssr -q weights add train_state/refiner_x4 --name refiner_wip >/dev/null
+NAME=refiner_eval_$(basename "$RUN")
+.venv/bin/ssr -q weights add "$RUN" --name "$NAME" >/dev/null
+DATA=$PWD/../shared/data
 mkdir -p "$OUT/hr"
 pick() { # first N images of a folder as the HR set (keeps the runs short on a 2-core CPU)
   local src=$1 dst=$2
-  mkdir -p "$dst"; ls "$src" | head -n "$N" | while read -r f; do ln -sf "$src/$f" "$dst/$f"; done
+  mkdir -p "$dst"; ls "$src" | sort | head -n "$N" | while read -r f; do ln -sf "$src/$f" "$dst/$f"; done
 }
-pick "$PWD/../shared/data/val/B100" "$OUT/hr/B100"
-pick "$PWD/../shared/data/val/Set14" "$OUT/hr/Set14"
-METHODS=(--method bicubic --method ssr --method ssr-refine:steps=1,fidelity=0.0 --method ssr-refine:steps=2,fidelity=0.0
-         --method ssr-refine:steps=4,fidelity=0.0 --method ssr-refine:steps=2,fidelity=0.5
-         --method "ssr:grain=$GRAIN")
-if [ -n "${PEERS:-}" ]; then METHODS+=(--method "ssr>ncnn:realesrgan-x4plus"); fi
-for set in B100 Set14; do
-  PYTHONPATH=src "$PY" -m ssr.cli -q bench --protocol sv --hr "$OUT/hr/$set" --scale 4 --out "$OUT/${set}_sv" \
-    --weights refiner_wip --threads 2 "${METHODS[@]}"
-done
+pick "$DATA/val/B100" "$OUT/hr/B100"
+pick "$DATA/val/Set14" "$OUT/hr/Set14"
+HELD="$OUT/hr/middlebury_heldout"  # scenes 1-25 are in the depth and dof training data
+mkdir -p "$HELD/RGB" "$HELD/Depth"
+for f in $(ls "$DATA/depth/Middlebury/RGB" | sort | tail -5); do ln -sf "$(realpath "$DATA/depth/Middlebury/RGB/$f")" "$HELD/RGB/$f"; done
+for f in $(ls "$DATA/depth/Middlebury/Depth" | sort | tail -5); do ln -sf "$(realpath "$DATA/depth/Middlebury/Depth/$f")" "$HELD/Depth/$f"; done
+
+# step counts at the default fidelity (0.5), then the default 2 steps at fidelity 0 (the trained sampler's
+# full noise) and 1 (deterministic)
+METHODS=(--method bicubic --method ssr
+         --method ssr-refine:steps=1 --method ssr-refine --method ssr-refine:steps=4
+         --method ssr-refine:fidelity=0.0 --method ssr-refine:fidelity=1.0)
+for g in $GRAINS; do METHODS+=(--method "ssr:grain=$g"); done
+if [ -n "${PEERS:-}" ]; then METHODS+=(--method "ssr>ncnn:realesrgan-x4plus" --method ncnn:realesrgan-x4plus); fi
+bench() {
+  PYTHONPATH=src "$PY" -m ssr.cli -q bench --scale 4 --weights "$NAME" --threads "$THREADS" "${METHODS[@]}" "$@"
+}
+bench --protocol sv --hr "$OUT/hr/B100" --out "$OUT/B100_sv"
+bench --protocol sv --hr "$OUT/hr/Set14" --out "$OUT/Set14_sv"
+bench --protocol dof --hr "$HELD/RGB" --depth-dir "$HELD/Depth" --out "$OUT/middlebury_heldout_dof"
+for run in B100_sv Set14_sv middlebury_heldout_dof; do echo "## $run"; cat "$OUT/$run/table.md"; done

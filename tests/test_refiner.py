@@ -189,6 +189,27 @@ def test_upscale_refine_diffusion_end_to_end(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "c.png").exists()
 
 
+def test_a_bicubic_start_refiner_starts_from_the_bicubic_enlargement(tmp_path, monkeypatch):
+    """The ablation without the SVKR start point: the loaded model's `start` makes the pipeline hand it
+    the bicubic enlargement; an untrained refiner at fidelity 1 returns its start, so the output IS
+    torch's bicubic x4 of the input (to 8-bit rounding), not the SVKR output."""
+    weights = write_tiny_weights(tmp_path / "weights", with_refiner=True, refiner_start="bicubic",
+                                 perturb_refiner=False)
+    monkeypatch.setenv("SSR_WEIGHTS", str(weights))
+    pixels = smooth_image(5, 30, 34)
+    image = save_png(tmp_path / "photo.png", pixels)
+    out = tmp_path / "out.png"
+    assert main(["upscale", str(image), "--refine", "diffusion", "--fidelity", "1", "-o", str(out), "-q"]) == 0
+    from ssr.io import read_image
+    from ssr.models.refiner import bicubic_start
+
+    lr = torch.from_numpy(read_image(image).pixels.transpose(2, 0, 1).copy())[None]  # floats in [0, 1]
+    expected = bicubic_start(lr, 4)[0].numpy().transpose(1, 2, 0)
+    assert np.abs(read_image(out).pixels - expected).max() <= 0.51 / 255  # 8-bit rounding only
+    assert main(["upscale", str(image), "-o", str(tmp_path / "svkr.png"), "-q"]) == 0
+    assert np.abs(read_image(tmp_path / "svkr.png").pixels - expected).max() > 10 / 255
+
+
 def test_refine_without_refiner_weights_is_a_one_line_error(tiny_weights, tmp_path, capsys):
     image = save_png(tmp_path / "photo.png", smooth_image(4, 20, 24))
     assert main(["upscale", str(image), "--refine", "diffusion", "-o", str(tmp_path / "x.png")]) == 2

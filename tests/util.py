@@ -36,11 +36,13 @@ def save_png(path: Path, image: np.ndarray) -> Path:
     return path
 
 
-def write_tiny_weights(folder: Path, scale: int = 4, with_depth: bool = False, with_refiner: bool = False) -> Path:
+def write_tiny_weights(folder: Path, scale: int = 4, with_depth: bool = False, with_refiner: bool = False,
+                       refiner_start: str = "svkr", perturb_refiner: bool = True) -> Path:
     """A weights folder with tiny randomly initialised SVKR models + manifest (seeded, a few KB).
 
-    `with_refiner` adds a tiny diffusion refiner whose zero-initialised output layer is perturbed, so
-    it changes its input (an untrained refiner would return the SVKR output unchanged)."""
+    `with_refiner` adds a tiny diffusion refiner (chain start `refiner_start`) whose zero-initialised
+    output layer is perturbed unless `perturb_refiner` is False, so it changes its input (an untrained
+    refiner returns its start point unchanged)."""
     import torch
 
     from ssr.hashing import sha256_file
@@ -66,10 +68,12 @@ def write_tiny_weights(folder: Path, scale: int = 4, with_depth: bool = False, w
     if with_refiner:
         from ssr.models.refiner import RefinerNet
 
-        refiner_kwargs = {"scale": scale, "widths": [8, 8], "code_dim": 6, "steps": 4, "kappa": 0.5}
+        refiner_kwargs = {"scale": scale, "widths": [8, 8], "code_dim": 6, "steps": 4, "kappa": 0.5,
+                          "start": refiner_start}
         refiner = RefinerNet(**refiner_kwargs)
-        with torch.no_grad():
-            refiner.out.weight.normal_(0, 0.02)
+        if perturb_refiner:
+            with torch.no_grad():
+                refiner.out.weight.normal_(0, 0.02)
         save_model(folder / "refiner.safetensors", "ssr.refiner", refiner, scale, refiner_kwargs)
         roles.append(("refiner", scale))
     files = [{"file": f"{role}.safetensors", "role": role, "scale": s, "sha256": sha256_file(folder / f"{role}.safetensors")}

@@ -67,6 +67,10 @@ class SVKRMethod:
         y0 = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]  # SVKR gives (sH, sW, 3)
         tiles = len(tile_positions(lr.shape[0], lr.shape[1], o.tile, o.overlap))
         lr_t = torch.from_numpy(lr.transpose(2, 0, 1).copy())[None]
+        if getattr(self.refiner.model, "start", "svkr") == "bicubic":  # an ablation refiner (ssr.models.refiner)
+            from ssr.models.refiner import bicubic_start
+
+            y0 = bicubic_start(lr_t, self.scale)
         codes_t = torch.from_numpy(np.asarray(codes, np.float32))[None]
         depth_t = torch.from_numpy(np.asarray(depth, np.float32))[None, None]
         if self.sd is not None:  # a local Stable Diffusion, whole image at once (ssr.sd_backend)

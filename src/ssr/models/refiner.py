@@ -21,6 +21,14 @@ from torch import nn
 from ssr.models.amf import AMF, ResBlock, pad_even
 
 EMB = 128
+#: where the chain starts: the SVKR output (the paper's design) or the bicubic enlargement of the LR
+#: (the ablation row without the SVKR start point); the loaded model's `start` tells the pipeline which
+STARTS = ("svkr", "bicubic")
+
+
+def bicubic_start(lr: torch.Tensor, scale: int) -> torch.Tensor:
+    """The `start: bicubic` chain's y0: the LR enlarged with torch's bicubic, clamped to [0, 1]."""
+    return F.interpolate(lr, scale_factor=scale, mode="bicubic", align_corners=False).clamp(0, 1)
 
 
 def timestep_embedding(t: torch.Tensor, dim: int = 64) -> torch.Tensor:
@@ -34,10 +42,12 @@ def timestep_embedding(t: torch.Tensor, dim: int = 64) -> torch.Tensor:
 class RefinerNet(nn.Module):
     def __init__(self, scale: int = 4, widths: tuple[int, int] | list[int] = (64, 96), code_dim: int = 16,
                  modalities: tuple[str, ...] | list[str] = ("lr", "kernel", "depth"), steps: int = 4,
-                 kappa: float = 0.5) -> None:
+                 kappa: float = 0.5, start: str = "svkr") -> None:
         super().__init__()
+        if start not in STARTS:
+            raise ValueError(f"start must be one of {STARTS}, got {start!r}")
         c0, c1 = widths
-        self.scale, self.code_dim, self.steps, self.kappa = scale, code_dim, steps, kappa
+        self.scale, self.code_dim, self.steps, self.kappa, self.start = scale, code_dim, steps, kappa, start
         state = 3 * scale * scale
         self.amf = AMF((c0, c1), code_dim, tuple(modalities))
         self.time = nn.Sequential(nn.Linear(64, EMB), nn.SiLU(), nn.Linear(EMB, EMB))

@@ -34,7 +34,7 @@ from ssr.degradation.apply import blur_downsample
 from ssr.diffusion import DiffusionSchedule, q_sample
 from ssr.errors import ConfigError
 from ssr.models.discriminator import PatchDiscriminator
-from ssr.models.refiner import RefinerNet
+from ssr.models.refiner import STARTS, RefinerNet, bicubic_start
 from ssr.models.stlpips import load_stlpips
 from ssr.progress import progress
 from ssr.train.real_use_data import RealUseSettings, load_real_use
@@ -46,6 +46,7 @@ from ssr.weights import load_default, resolve
 class RefinerSettings(RealUseSettings):
     widths: list[int] = field(default_factory=lambda: [64, 96])
     modalities: list[str] = field(default_factory=lambda: ["lr", "kernel", "depth"])
+    start: str = "svkr"  # svkr | bicubic (ablation: the chain starts from the bicubic enlargement)
     steps: int = 4
     kappa: float = 0.5
     diffusion: float = 1.0
@@ -65,6 +66,8 @@ class RefinerSettings(RealUseSettings):
             raise ConfigError("config: refiner loss weights must be >= 0")
         if self.dof > 0 and not self.depth_root:
             raise ConfigError("config: refiner.dof > 0 needs refiner.depth_root")
+        if self.start not in STARTS:
+            raise ConfigError(f"config: refiner.start must be one of {', '.join(STARTS)}, got '{self.start}'")
         if self.disc_width < 1 or self.disc_lr <= 0:
             raise ConfigError("config: refiner.disc_width must be >= 1 and refiner.disc_lr > 0")
 
@@ -130,7 +133,8 @@ class RefinerStage(StageDefaults):
     def model_kwargs(self) -> dict:
         s = self.settings
         return {"scale": self.config.scale, "widths": list(s.widths), "code_dim": self.sr.code.dim,
-                "modalities": list(s.modalities), "steps": s.steps, "kappa": s.kappa}
+                "modalities": list(s.modalities), "steps": s.steps, "kappa": s.kappa,
+                "start": s.start}
 
     def build_model(self) -> nn.Module:
         return RefinerNet(**self.model_kwargs())
@@ -142,8 +146,11 @@ class RefinerStage(StageDefaults):
 
     @torch.no_grad()
     def start_point(self, lr: torch.Tensor, depth: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(y0, estimated codes) of LR batches as the shipped SVKR (one round) makes them."""
+        """(y0, estimated codes) of LR batches as the shipped SVKR (one round) makes them (y0: the bicubic
+        enlargement instead with `start: bicubic`; the codes stay AMF's kernel modality)."""
         kernels = self.dkenet(lr, depth)
+        if self.settings.start == "bicubic":
+            return bicubic_start(lr, self.config.scale), self.sr.code(kernels)
         return self.sr(lr, kernels).clamp(0, 1), self.sr.code(kernels)
 
     def load_data(self, rank: int, device: torch.device, start_step: int, model: nn.Module):
