@@ -215,3 +215,30 @@ def test_sigterm_stops_with_a_checkpoint(tmp_path):
     state = torch.load(tmp_path / "long" / "checkpoint.pt", weights_only=False)
     assert 2 <= state["step"] < 100000
     assert load_model(tmp_path / "long" / "model.safetensors").metadata["step"] == str(state["step"])
+
+
+def test_ksr_stage_two_gives_a_fixed_share_of_pairs_the_estimators_codes(tmp_path):
+    from ssr.models.dkenet import DKENet
+    from ssr.models.registry import save_model
+    from ssr.train.stages.ksr import KSRStage
+
+    torch.manual_seed(0)
+    estimator_path = tmp_path / "dkenet_code.safetensors"
+    save_model(estimator_path, "ssr.dkenet", DKENet(channels=8, depth_channels=4, code_dim=4), 4,
+               {"channels": 8, "depth_channels": 4, "code_dim": 4})
+    config = load_config(tiny_config(tmp_path, "mix", "ksr"),
+                         {"ksr.estimated_share": 0.5, "ksr.estimator": str(estimator_path)})
+    stage = KSRStage(config)
+    model = stage.build_model()
+    mixed, _ = stage.load_data(0, torch.device("cpu"), 0, model)
+    everything = torch.arange(len(mixed))
+    got, true = mixed.batch(everything), mixed.cache.batch(everything)
+    with torch.no_grad():
+        estimated = load_model(estimator_path).model(true["lr"], true["depth"]).half().float()
+    chosen = mixed.use_estimate
+    assert 0 < int(chosen.sum()) < len(mixed)  # a share, not all or none (16 pairs, share 0.5)
+    assert torch.equal(got["codes"][chosen], estimated[chosen])
+    assert torch.equal(got["codes"][~chosen], true["codes"][~chosen])
+    assert not torch.equal(estimated[chosen], true["codes"][chosen])
+    with pytest.raises(ConfigError, match="estimated_share > 0 needs ksr.estimator"):
+        load_config(tiny_config(tmp_path, "mix2", "ksr"), {"ksr.estimated_share": 0.5})

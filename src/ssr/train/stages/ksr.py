@@ -10,7 +10,8 @@ Gaussians, so "clean" inputs have a code of their own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -23,6 +24,8 @@ from ssr.errors import ConfigError
 from ssr.metrics.psnr_ssim import psnr_y
 from ssr.models.kernel_code import sample_prior_kernels
 from ssr.models.ksrnet import KSRNet
+from ssr.models.registry import load_model
+from ssr.progress import progress
 from ssr.train.real_use_data import RealUseSettings, load_real_use
 from ssr.train.stages.base import StageDefaults
 
@@ -33,8 +36,17 @@ class KSRSettings(RealUseSettings):
     blocks: int = 6
     code_dim: int = 16
     charbonnier_eps: float = 1e-3
+    # stage 2 (issue 8, point 2): this share of the pairs gets the kernel codes a DKENet ESTIMATED
+    # (`estimator`: weights predicting codes in this network's code space, e.g. train_state/dkenet_code_x4)
+    # instead of the true ones, so the body learns to use the codes it will get at inference
+    estimated_share: float = 0.0
+    estimator: str | None = field(default=None, metadata={"path": True})
 
     def check(self) -> None:
+        if not 0 <= self.estimated_share <= 1:
+            raise ConfigError("config: ksr.estimated_share must be in [0, 1]")
+        if self.estimated_share > 0 and not self.estimator:
+            raise ConfigError("config: ksr.estimated_share > 0 needs ksr.estimator (DKENet code weights)")
         if min(self.sv, self.dof, self.resize) < 0 or self.sv + self.dof + self.resize <= 0:
             raise ConfigError("config: ksr.sv/dof/resize are non-negative shares, not all 0")
         if self.dof > 0 and not self.depth_root:
@@ -51,6 +63,24 @@ def code_prior(kernel_size: int, scale: int, seed: int) -> torch.Tensor:
                                rng.uniform(0, np.pi, 2000), offset=offset).float()
     bicubic = K.bicubic_resize_kernel(kernel_size, scale, offset=offset, dtype=torch.float32).expand(500, -1)
     return torch.cat([sample_prior_kernels(18000, kernel_size, scale, seed=seed), small, bicubic])
+
+
+class MixedCodes:
+    """A coded pair cache whose pairs, a fixed `share` of them (drawn once per cache from `seed`),
+    carry estimated kernel codes instead of the true ones."""
+
+    def __init__(self, cache, estimated: torch.Tensor, share: float, seed: int) -> None:
+        self.cache, self.estimated = cache, estimated
+        self.use_estimate = torch.from_numpy(np.random.default_rng(seed).random(len(cache)) < share)
+
+    def __len__(self) -> int:
+        return len(self.cache)
+
+    def batch(self, indices: torch.Tensor) -> dict[str, torch.Tensor]:
+        out = self.cache.batch(indices)
+        pick = self.use_estimate[indices].view(-1, 1, 1, 1)
+        out["codes"] = torch.where(pick, self.estimated[indices].float(), out["codes"])
+        return out
 
 
 class KSRStage(StageDefaults):
@@ -71,7 +101,25 @@ class KSRStage(StageDefaults):
         return model
 
     def load_data(self, rank: int, device: torch.device, start_step: int, model: nn.Module):
-        return load_real_use(self.config, self.settings, rank, start_step, model.code)
+        cache, val = load_real_use(self.config, self.settings, rank, start_step, model.code)
+        if self.settings.estimated_share > 0:
+            cache = MixedCodes(cache, self.estimate_codes(cache, model), self.settings.estimated_share,
+                               self.config.seed + start_step)
+        return cache, val
+
+    @torch.no_grad()
+    def estimate_codes(self, cache, model: nn.Module) -> torch.Tensor:
+        """The estimator's codes for every cached pair (from its LR and the depth it would be given)."""
+        descriptor = load_model(Path(self.settings.estimator))
+        estimator = descriptor.model.eval()
+        if getattr(estimator, "code_dim", None) != model.code.dim:
+            raise ConfigError(f"config: ksr.estimator {self.settings.estimator} does not predict "
+                              f"{model.code.dim}-number kernel codes")
+        out = []
+        for start in progress(range(0, len(cache), 32), "estimated codes"):
+            batch = cache.batch(torch.arange(start, min(start + 32, len(cache))))
+            out.append(estimator(batch["lr"], batch["depth"]).half())
+        return torch.cat(out)
 
     def losses(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         sr = model(batch["lr"], batch["codes"])
