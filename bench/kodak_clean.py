@@ -1,7 +1,10 @@
-"""Kodak24 clean: HR downscaled x4 by MATLAB bicubic (no blur, noise or JPEG); bicubic vs ssr at strength 1 / 0.5.
+"""Kodak24 clean: HR downscaled x4 by MATLAB bicubic (no blur, noise or JPEG); bicubic vs ssr at strength 1 / 0.5,
+plus the same at strength 1 with each extra weight set given (e.g. a user set made by `ssr weights add`).
 
-    .venv/bin/python bench/kodak_clean.py
+    .venv/bin/python bench/kodak_clean.py [--weights NAME ...]
 """
+
+import argparse
 
 import numpy as np
 import torch
@@ -15,9 +18,14 @@ from ssr.paths import data_root
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--weights", action="append", default=[], help="extra weight set (repeatable)")
+    args = parser.parse_args()
     torch.set_num_threads(1)
     methods = {"bicubic": make_method("bicubic"), "ssr, strength 1": make_method("ssr"),
                "ssr, strength 0.5": make_method("ssr", strength=0.5)}
+    for name in args.weights:
+        methods[f"ssr, weights {name}"] = make_method("ssr", weights=name)
     scores = {name: [] for name in methods}
     for path in list_images(data_root() / "val" / "Kodak24")[0]:
         hr = read_image(path).pixels

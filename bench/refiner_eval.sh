@@ -48,4 +48,8 @@ bench() {
 bench --protocol sv --hr "$OUT/hr/B100" --out "$OUT/B100_sv"
 bench --protocol sv --hr "$OUT/hr/Set14" --out "$OUT/Set14_sv"
 bench --protocol dof --hr "$HELD/RGB" --depth-dir "$HELD/Depth" --out "$OUT/middlebury_heldout_dof"
+# the docs figure: crops of LR, bicubic, SVKR, the default refiner and HR on the first 3 Set14 images
+mkdir -p "$OUT/hr/Set14_3"; ls "$OUT/hr/Set14" | sort | head -n 3 | while read -r f; do ln -sf "$(realpath "$OUT/hr/Set14/$f")" "$OUT/hr/Set14_3/$f"; done
+PYTHONPATH=src "$PY" -m ssr.cli -q bench --scale 4 --weights "$NAME" --threads "$THREADS" --protocol sv --no-perceptual \
+  --hr "$OUT/hr/Set14_3" --out "$OUT/figure_Set14_sv" --figure-images 3 --method bicubic --method ssr --method ssr-refine
 for run in B100_sv Set14_sv middlebury_heldout_dof; do echo "## $run"; cat "$OUT/$run/table.md"; done

@@ -210,6 +210,22 @@ def test_a_bicubic_start_refiner_starts_from_the_bicubic_enlargement(tmp_path, m
     assert np.abs(read_image(tmp_path / "svkr.png").pixels - expected).max() > 10 / 255
 
 
+def test_a_refiner_of_another_code_space_is_refused(tmp_path, monkeypatch, capsys):
+    weights = write_tiny_weights(tmp_path / "weights", with_refiner=True, refiner_code_id="0123456789abcdef")
+    monkeypatch.setenv("SSR_WEIGHTS", str(weights))
+    image = save_png(tmp_path / "photo.png", smooth_image(4, 20, 24))
+    out = tmp_path / "out.png"
+    assert main(["upscale", str(image), "--refine", "diffusion", "-o", str(out), "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ssr: the refiner") and "another SR network's kernel code" in err and "\n" not in err
+    assert not out.exists()
+    from ssr.models.registry import load_model
+
+    matching = load_model(write_tiny_weights(tmp_path / "ok", with_refiner=True) / "refiner.safetensors").model
+    rrdb = load_model(tmp_path / "ok" / "rrdb.safetensors").model
+    assert matching.code_id == rrdb.code.fingerprint() and len(matching.code_id) == 16
+
+
 def test_refine_without_refiner_weights_is_a_one_line_error(tiny_weights, tmp_path, capsys):
     image = save_png(tmp_path / "photo.png", smooth_image(4, 20, 24))
     assert main(["upscale", str(image), "--refine", "diffusion", "-o", str(tmp_path / "x.png")]) == 2

@@ -37,12 +37,14 @@ def save_png(path: Path, image: np.ndarray) -> Path:
 
 
 def write_tiny_weights(folder: Path, scale: int = 4, with_depth: bool = False, with_refiner: bool = False,
-                       refiner_start: str = "svkr", perturb_refiner: bool = True) -> Path:
+                       refiner_start: str = "svkr", perturb_refiner: bool = True,
+                       refiner_code_id: str | None = "match") -> Path:
     """A weights folder with tiny randomly initialised SVKR models + manifest (seeded, a few KB).
 
     `with_refiner` adds a tiny diffusion refiner (chain start `refiner_start`) whose zero-initialised
     output layer is perturbed unless `perturb_refiner` is False, so it changes its input (an untrained
-    refiner returns its start point unchanged)."""
+    refiner returns its start point unchanged). `refiner_code_id`: the code space it claims to be
+    trained on ("match" = the tiny SR network's, None = not recorded, as in older files)."""
     import torch
 
     from ssr.hashing import sha256_file
@@ -69,7 +71,8 @@ def write_tiny_weights(folder: Path, scale: int = 4, with_depth: bool = False, w
         from ssr.models.refiner import RefinerNet
 
         refiner_kwargs = {"scale": scale, "widths": [8, 8], "code_dim": 6, "steps": 4, "kappa": 0.5,
-                          "start": refiner_start}
+                          "start": refiner_start,
+                          "code_id": rrdb.code.fingerprint() if refiner_code_id == "match" else refiner_code_id}
         refiner = RefinerNet(**refiner_kwargs)
         if perturb_refiner:
             with torch.no_grad():

@@ -49,8 +49,11 @@ class SVKRMethod:
             sd_dir = Path(options.backend[3:])
             self.sd = SDComponents(sd_dir, options.device)
             self.refiner = load_adapter(sd_dir)
-        if self.refiner is not None and self.refiner.model.code_dim != rrdb.model.code.dim:
-            raise UnavailableError(f"the refiner {self.refiner.path} was trained on another SR network's kernel code")
+        if self.refiner is not None and (
+                self.refiner.model.code_dim != rrdb.model.code.dim
+                or getattr(self.refiner.model, "code_id", None) not in (None, rrdb.model.code.fingerprint())):
+            raise UnavailableError(f"the refiner {self.refiner.path} was trained on another SR network's kernel code "
+                                   f"than {rrdb.path.name}'s; use the weight set it was trained with")
         #: every weight file this method runs, with its SHA-256 (shipped ones verified against the manifest)
         loaded = [d for d in (dkenet, rrdb, self.refiner) if d is not None]
         self.weights = {**{str(d.path): d.sha256 for d in loaded}, **depth.files}

@@ -8,6 +8,8 @@ so a checkpoint always carries the code it was trained with.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import torch
 from torch import nn
@@ -53,6 +55,14 @@ class KernelCode(nn.Module):
         self.scale.copy_(codes.std(dim=0).clamp_min(1e-8))  # unit-variance codes for the network
         energy = singular ** 2
         return float(energy[: self.dim].sum() / energy.sum())
+
+    def fingerprint(self) -> str:
+        """16 hex digits identifying this code space (its mean, basis and scale): a model trained on
+        one SR network's codes (the refiner) records it, so it is never run on another's."""
+        digest = hashlib.sha256()
+        for buffer in (self.mean, self.basis, self.scale):
+            digest.update(buffer.detach().float().contiguous().numpy().tobytes())
+        return digest.hexdigest()[:16]
 
     def forward(self, kernels: torch.Tensor) -> torch.Tensor:
         b, _, h, w = kernels.shape

@@ -42,12 +42,13 @@ def timestep_embedding(t: torch.Tensor, dim: int = 64) -> torch.Tensor:
 class RefinerNet(nn.Module):
     def __init__(self, scale: int = 4, widths: tuple[int, int] | list[int] = (64, 96), code_dim: int = 16,
                  modalities: tuple[str, ...] | list[str] = ("lr", "kernel", "depth"), steps: int = 4,
-                 kappa: float = 0.5, start: str = "svkr") -> None:
+                 kappa: float = 0.5, start: str = "svkr", code_id: str | None = None) -> None:
         super().__init__()
         if start not in STARTS:
             raise ValueError(f"start must be one of {STARTS}, got {start!r}")
         c0, c1 = widths
         self.scale, self.code_dim, self.steps, self.kappa, self.start = scale, code_dim, steps, kappa, start
+        self.code_id = code_id  # KernelCode.fingerprint() of the SR network whose codes it was trained on
         state = 3 * scale * scale
         self.amf = AMF((c0, c1), code_dim, tuple(modalities))
         self.time = nn.Sequential(nn.Linear(64, EMB), nn.SiLU(), nn.Linear(EMB, EMB))

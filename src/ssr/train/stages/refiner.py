@@ -134,7 +134,7 @@ class RefinerStage(StageDefaults):
         s = self.settings
         return {"scale": self.config.scale, "widths": list(s.widths), "code_dim": self.sr.code.dim,
                 "modalities": list(s.modalities), "steps": s.steps, "kappa": s.kappa,
-                "start": s.start}
+                "start": s.start, "code_id": self.sr.code.fingerprint()}
 
     def build_model(self) -> nn.Module:
         return RefinerNet(**self.model_kwargs())
