@@ -240,5 +240,18 @@ def test_ksr_stage_two_gives_a_fixed_share_of_pairs_the_estimators_codes(tmp_pat
     assert torch.equal(got["codes"][chosen], estimated[chosen])
     assert torch.equal(got["codes"][~chosen], true["codes"][~chosen])
     assert not torch.equal(estimated[chosen], true["codes"][chosen])
+    # the validation is then blind: the body gets the estimator's codes, as in the pipeline
+    from ssr.arrays import FLAT_DEPTH
+    from ssr.train.data import build_val_set
+
+    item = build_val_set(config.settings.val_dirs[0], 1, 4, config.seed, 21)[0]
+    with torch.no_grad():
+        blind = model.forward_codes(item.lr, stage.estimator(item.lr, torch.full_like(item.lr[:, :1], FLAT_DEPTH)))
+        oracle = model(item.lr, item.kernels)
+    from ssr.arrays import from_nchw, quantise
+    from ssr.metrics.psnr_ssim import psnr_y
+
+    assert stage.validate(model, [item]) == pytest.approx(psnr_y(quantise(from_nchw(blind)), item.hr, crop_border=4))
+    assert not torch.equal(blind, oracle)
     with pytest.raises(ConfigError, match="estimated_share > 0 needs ksr.estimator"):
         load_config(tiny_config(tmp_path, "mix2", "ksr"), {"ksr.estimated_share": 0.5})

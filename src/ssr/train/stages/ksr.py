@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ssr.arrays import from_nchw, quantise
+from ssr.arrays import FLAT_DEPTH, from_nchw, quantise
 from ssr.degradation import kernels as K
 from ssr.degradation.apply import kernel_offset
 from ssr.errors import ConfigError
@@ -89,6 +89,7 @@ class KSRStage(StageDefaults):
     Settings = KSRSettings
     val_name = "PSNR-Y (dB)"
     loss_terms = ("charbonnier",)
+    estimator: nn.Module | None = None  # stage 2: the DKENet whose codes part of the pairs get
 
     def model_kwargs(self) -> dict:
         s = self.settings
@@ -103,18 +104,22 @@ class KSRStage(StageDefaults):
     def load_data(self, rank: int, device: torch.device, start_step: int, model: nn.Module):
         cache, val = load_real_use(self.config, self.settings, rank, start_step, model.code)
         if self.settings.estimated_share > 0:
-            cache = MixedCodes(cache, self.estimate_codes(cache, model), self.settings.estimated_share,
+            self.estimator = self._load_estimator(model)
+            cache = MixedCodes(cache, self.estimate_codes(cache), self.settings.estimated_share,
                                self.config.seed + start_step)
         return cache, val
 
-    @torch.no_grad()
-    def estimate_codes(self, cache, model: nn.Module) -> torch.Tensor:
-        """The estimator's codes for every cached pair (from its LR and the depth it would be given)."""
-        descriptor = load_model(Path(self.settings.estimator))
-        estimator = descriptor.model.eval()
+    def _load_estimator(self, model: nn.Module) -> nn.Module:
+        estimator = load_model(Path(self.settings.estimator)).model.eval()
         if getattr(estimator, "code_dim", None) != model.code.dim:
             raise ConfigError(f"config: ksr.estimator {self.settings.estimator} does not predict "
                               f"{model.code.dim}-number kernel codes")
+        return estimator
+
+    @torch.no_grad()
+    def estimate_codes(self, cache) -> torch.Tensor:
+        """The estimator's codes for every cached pair (from its LR and the depth it would be given)."""
+        estimator = self.estimator
         out = []
         for start in progress(range(0, len(cache), 32), "estimated codes"):
             batch = cache.batch(torch.arange(start, min(start + 32, len(cache))))
@@ -128,6 +133,14 @@ class KSRStage(StageDefaults):
 
     @torch.no_grad()
     def validate(self, model: nn.Module, val_set: list) -> float:
-        scores = [psnr_y(quantise(from_nchw(model(item.lr, item.kernels))), item.hr, crop_border=self.config.scale)
-                  for item in val_set]
+        """PSNR-Y with the true kernels (stage 1), or BLIND with the estimator's codes from the LR and a
+        flat depth (stage 2: estimated_share > 0), which is what the pipeline gives the body."""
+        scores = []
+        for item in val_set:
+            if self.estimator is not None:
+                codes = self.estimator(item.lr, torch.full_like(item.lr[:, :1], FLAT_DEPTH))
+                sr = model.forward_codes(item.lr, codes)
+            else:
+                sr = model(item.lr, item.kernels)
+            scores.append(psnr_y(quantise(from_nchw(sr)), item.hr, crop_border=self.config.scale))
         return float(np.mean(scores))
