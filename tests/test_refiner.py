@@ -340,3 +340,30 @@ def test_sd_backend_trains_an_adapter_and_refines_through_it(tiny_weights, tmp_p
     assert main(["upscale", str(image), "--refine", "diffusion", "--backend", f"sd:{tmp_path}",
                  "-o", str(tmp_path / "bad.png")]) == 2
     assert "no unet/ folder" in capsys.readouterr().err and not (tmp_path / "bad.png").exists()
+
+
+def test_grid_strength_measures_a_pixel_grid_pattern():
+    """bench/grid_strength.py (the refiner's screen-door check) on hand-built cases: a flat image has
+    no grid; adding +a on one phase of every 4x4 block (and 0 elsewhere) gives phase means of the
+    high-pass residual a*(1 - 1/25*(#phase hits in the 5x5 box)), whose std is known in closed form."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "grid_strength.py"
+    spec = importlib.util.spec_from_file_location("grid_strength", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    flat = np.full((64, 64, 3), 0.5)
+    assert module.grid_strength(flat, 4) == pytest.approx(0.0, abs=1e-9)
+    a = 8 / 255
+    dotted = flat.copy()
+    dotted[::4, ::4] += a
+    # residual at the dotted phase: a - a*(box hits)/25; a 5x5 box centred on a dot covers 4 dots
+    # (rows -4..4 step 4 within +-2: only 0 -> 1 row; same for columns -> 1 dot): a*(1 - 1/25).
+    # Other phases: the box around them holds 1 dot when within 2 px in both axes, else 0.
+    phase = np.zeros((4, 4))
+    for i in range(4):
+        for j in range(4):
+            hits = sum(1 for di in range(-2, 3) for dj in range(-2, 3) if (i + di) % 4 == 0 and (j + dj) % 4 == 0)
+            phase[i, j] = a * ((1.0 if i == 0 and j == 0 else 0.0) - hits / 25)
+    assert module.grid_strength(dotted, 4) == pytest.approx(float(phase.std() * 255), rel=0.02)
+    assert module.grid_strength(dotted, 4) > 1.0
