@@ -26,7 +26,7 @@ DATA=$PWD/../shared/data
 mkdir -p "$OUT/hr"
 pick() { # first N images of a folder as the HR set (keeps the runs short on a 2-core CPU)
   local src=$1 dst=$2
-  mkdir -p "$dst"; ls "$src" | sort | head -n "$N" | while read -r f; do ln -sf "$src/$f" "$dst/$f"; done
+  mkdir -p "$dst"; ls "$src" | grep -Ei '\.(png|jpe?g|bmp|tiff?)$' | sort | head -n "$N" | while read -r f; do ln -sf "$src/$f" "$dst/$f"; done
 }
 pick "$DATA/val/B100" "$OUT/hr/B100"
 pick "$DATA/val/Set14" "$OUT/hr/Set14"
@@ -51,5 +51,5 @@ bench --protocol dof --hr "$HELD/RGB" --depth-dir "$HELD/Depth" --out "$OUT/midd
 # the docs figure: crops of LR, bicubic, SVKR, the default refiner and HR on the first 3 Set14 images
 mkdir -p "$OUT/hr/Set14_3"; ls "$OUT/hr/Set14" | sort | head -n 3 | while read -r f; do ln -sf "$(realpath "$OUT/hr/Set14/$f")" "$OUT/hr/Set14_3/$f"; done
 PYTHONPATH=src "$PY" -m ssr.cli -q bench --scale 4 --weights "$NAME" --threads "$THREADS" --protocol sv --no-perceptual \
-  --hr "$OUT/hr/Set14_3" --out "$OUT/figure_Set14_sv" --figure-images 3 --method bicubic --method ssr --method ssr-refine
+  --hr "$OUT/hr/Set14_3" --out "$OUT/figure_Set14_sv" --figure-images 3 --method bicubic --method ssr --method ssr-refine:fidelity=0.0
 for run in B100_sv Set14_sv middlebury_heldout_dof; do echo "## $run"; cat "$OUT/$run/table.md"; done
