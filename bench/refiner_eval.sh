@@ -35,11 +35,13 @@ mkdir -p "$HELD/RGB" "$HELD/Depth"
 for f in $(ls "$DATA/depth/Middlebury/RGB" | sort | tail -5); do ln -sf "$(realpath "$DATA/depth/Middlebury/RGB/$f")" "$HELD/RGB/$f"; done
 for f in $(ls "$DATA/depth/Middlebury/Depth" | sort | tail -5); do ln -sf "$(realpath "$DATA/depth/Middlebury/Depth/$f")" "$HELD/Depth/$f"; done
 
-# step counts at the default fidelity (0.5), then the default 2 steps at fidelity 0 (the trained sampler's
-# full noise) and 1 (deterministic)
+# step counts 1/2/4 at fidelity 0.5, then 2 steps (the default) at fidelity 0 (the trained sampler's full
+# noise: the default since this table) and 1 (deterministic); every row explicit, so the table does not
+# depend on the current defaults
 METHODS=(--method bicubic --method ssr
-         --method ssr-refine:steps=1 --method ssr-refine --method ssr-refine:steps=4
-         --method ssr-refine:fidelity=0.0 --method ssr-refine:fidelity=1.0)
+         --method ssr-refine:steps=1,fidelity=0.5 --method ssr-refine:steps=2,fidelity=0.5
+         --method ssr-refine:steps=4,fidelity=0.5
+         --method ssr-refine:steps=2,fidelity=0.0 --method ssr-refine:steps=2,fidelity=1.0)
 for g in $GRAINS; do METHODS+=(--method "ssr:grain=$g"); done
 if [ -n "${PEERS:-}" ]; then METHODS+=(--method "ssr>ncnn:realesrgan-x4plus" --method ncnn:realesrgan-x4plus); fi
 bench() {
