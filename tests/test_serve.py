@@ -1,5 +1,6 @@
 """`ssr serve` end to end in a real headless browser (Debian's chromium driven by Playwright)."""
 
+import io
 import json
 import shutil
 import threading
@@ -51,6 +52,43 @@ def test_api_refuses_bad_uploads_and_keeps_serving(server, tmp_path):
     assert status == 413 and "file too large" in reply["error"]
     status, reply = post("ok.png", _photo(tmp_path / "ok.png").read_bytes())
     assert status == 200 and "id" in reply  # still serving
+
+
+def test_api_runs_the_diffusion_refiner_at_4x_and_refuses_it_at_2x(server, tmp_path, monkeypatch):
+    from util import write_tiny_weights
+
+    monkeypatch.setenv("SSR_WEIGHTS", str(write_tiny_weights(tmp_path / "with_refiner", with_refiner=True)))
+    data = _photo(tmp_path / "ok.png").read_bytes()
+
+    def post(query: str):
+        request = urllib.request.Request(f"{server}/api/jobs?name=ok.png&{query}", data=data, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                return reply.status, json.loads(reply.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    assert post("scale=2&refine=diffusion") == (
+        400, {"error": "the diffusion refiner (texture) is trained for 4x only; pick 4x or refine none"})
+    status, reply = post("refine=sharpen")
+    assert status == 400 and "refine none or diffusion" in reply["error"]
+    finished = {}
+    for refine in ("none", "diffusion"):
+        status, reply = post(f"scale=4&refine={refine}")
+        assert status == 200
+        for _ in range(600):
+            with urllib.request.urlopen(f"{server}/api/jobs/{reply['id']}", timeout=30) as answer:
+                job = json.loads(answer.read())
+            if job["state"] in ("done", "failed"):
+                break
+            threading.Event().wait(0.1)
+        assert job["state"] == "done", job
+        name = next(n for n in job["files"].values() if n.endswith("_x4.png"))
+        with urllib.request.urlopen(f"{server}/api/jobs/{reply['id']}/{name}", timeout=30) as answer:
+            finished[refine] = np.asarray(Image.open(io.BytesIO(answer.read())), np.float32)
+    # the tiny refiner's perturbed output layer changes the SVKR result: the option really reached the pipeline
+    assert finished["none"].shape == finished["diffusion"].shape == (120, 160, 3)
+    assert np.abs(finished["none"] - finished["diffusion"]).max() > 0
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium); .ci/run installs it")

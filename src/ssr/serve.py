@@ -6,7 +6,7 @@ slider, look at the blur and depth maps, download the result (written by the sam
 time (the CPU is the limit), others wait in a queue.
 
 API (what the page uses):
-  POST /api/jobs?name=FILE&scale=4&strength=1&rounds=1   body: the file's bytes -> {"id"} | {"error"}
+  POST /api/jobs?name=FILE&scale=4&strength=1&rounds=1&refine=none   body: the file's bytes -> {"id"} | {"error"}
   GET  /api/jobs/ID          -> {"state": queued|running|done|error, "progress": 0..1, "stage", "error", "files"}
   GET  /api/jobs/ID/FILE     -> result / before / blur / depth pictures
 A bad upload (not an image, unsupported type, too large) is a 4xx with a one-line "error"; the server
@@ -43,6 +43,7 @@ class WebJob:
     scale: int
     strength: float
     rounds: int
+    refine: str = "none"  # none | diffusion (the diffusion refiner, x4)
     state: str = "queued"
     progress: float = 0.0
     stage: str = "waiting"
@@ -51,7 +52,7 @@ class WebJob:
 
 
 class Worker(threading.Thread):
-    """Runs queued jobs one at a time; methods are cached per (scale, strength, rounds)."""
+    """Runs queued jobs one at a time; methods are cached per (scale, strength, rounds, refine)."""
 
     def __init__(self, weights: str | None, threads: int | None) -> None:
         super().__init__(daemon=True)
@@ -62,11 +63,11 @@ class Worker(threading.Thread):
     def _method(self, job: WebJob):
         from ssr.methods import make_method
 
-        key = (job.scale, job.strength, job.rounds)
+        key = (job.scale, job.strength, job.rounds, job.refine)
         if key not in self.methods:
             self.methods.clear()
             self.methods[key] = make_method("ssr", scale=job.scale, strength=job.strength, rounds=job.rounds,
-                                            weights=self.weights)
+                                            refine=job.refine, weights=self.weights)
         return self.methods[key]
 
     def run(self) -> None:
@@ -124,8 +125,11 @@ class App:
         scale = int(query.get("scale", ["4"])[0])
         strength = float(query.get("strength", ["1"])[0])
         rounds = int(query.get("rounds", ["1"])[0])
-        if scale not in (2, 4) or not 0 <= strength <= 1 or rounds not in (1, 3):
-            raise ValueError("scale must be 2 or 4, strength in 0..1, rounds 1 or 3")
+        refine = query.get("refine", ["none"])[0]
+        if scale not in (2, 4) or not 0 <= strength <= 1 or rounds not in (1, 3) or refine not in ("none", "diffusion"):
+            raise ValueError("scale must be 2 or 4, strength in 0..1, rounds 1 or 3, refine none or diffusion")
+        if refine == "diffusion" and scale != 4:
+            raise ValueError("the diffusion refiner (texture) is trained for 4x only; pick 4x or refine none")
         job_id = uuid.uuid4().hex[:12]
         folder = self.workdir / job_id
         folder.mkdir()
@@ -136,7 +140,7 @@ class App:
         except SsrError as exc:
             shutil.rmtree(folder, ignore_errors=True)
             raise ValueError(str(exc).replace(str(source), name)) from None
-        job = WebJob(job_id, folder, source, scale, strength, rounds)
+        job = WebJob(job_id, folder, source, scale, strength, rounds, refine)
         self.jobs[job_id] = job
         self.worker.jobs.put(job)
         return job
