@@ -35,14 +35,19 @@ def _photo(path: Path, size=(40, 30)) -> Path:
     return path
 
 
+def _post(server: str, query: str, data: bytes) -> tuple[int, dict]:
+    """POST an upload to the jobs API; (HTTP status, JSON reply), errors included."""
+    request = urllib.request.Request(f"{server}/api/jobs?{query}", data=data, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
 def test_api_refuses_bad_uploads_and_keeps_serving(server, tmp_path):
     def post(name: str, data: bytes):
-        request = urllib.request.Request(f"{server}/api/jobs?name={name}", data=data, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as reply:
-                return reply.status, json.loads(reply.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read())
+        return _post(server, f"name={name}", data)
 
     assert post("notes.txt", b"hello") == (400, {"error": "notes.txt: unsupported file type (use .bmp, .jpeg, "
                                                           ".jpg, .png, .tif, .tiff, .webp)"})
@@ -61,12 +66,7 @@ def test_api_runs_the_diffusion_refiner_at_4x_and_refuses_it_at_2x(server, tmp_p
     data = _photo(tmp_path / "ok.png").read_bytes()
 
     def post(query: str):
-        request = urllib.request.Request(f"{server}/api/jobs?name=ok.png&{query}", data=data, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as reply:
-                return reply.status, json.loads(reply.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read())
+        return _post(server, f"name=ok.png&{query}", data)
 
     assert post("scale=2&refine=diffusion") == (
         400, {"error": "the diffusion refiner (texture) is trained for 4x only; pick 4x or refine none"})
