@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ssr.models.registry import load_model
 from ssr.train.config import load_config
-from ssr.train.data import build_val_set
+from ssr.train.real_use_data import real_use_val_set
 from ssr.train.trainer import make_stage
 
 
@@ -18,10 +18,8 @@ def main() -> None:
     config = load_config(sys.argv[1] if len(sys.argv) > 1 else "configs/ksr2_x4.yaml")
     body = load_model(Path(sys.argv[2] if len(sys.argv) > 2 else "train_state/ksr_x4/model.safetensors")).model.eval()
     stage = make_stage(config)
-    val = []
-    for folder in config.settings.val_dirs:
-        val += build_val_set(folder, config.data.val_images, config.scale, config.seed, config.settings.kernel_size)
-    stage.estimator = stage._load_estimator(body)
+    val = real_use_val_set(config, config.settings)
+    stage.estimator = stage.load_estimator(body)
     print(f"blind (estimated codes): {stage.validate(body, val):.3f} dB on {len(val)} images")
     stage.estimator = None
     print(f"true kernels: {stage.validate(body, val):.3f} dB")

@@ -16,13 +16,32 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from ssr.weights import add_run  # noqa: E402
+from ssr.hashing import write_json  # noqa: E402
+from ssr.weights import add_run, manifest  # noqa: E402
+
+TARGET = ROOT / "src" / "ssr" / "assets" / "weights"
+
+
+def ship_entry(file_name: str, run_name: str, target: Path = TARGET) -> dict:
+    """Package data keeps no machine paths: the entry `add_run` wrote (the copied file, the run's folder
+    and its whole config with absolute paths) becomes `RUN.safetensors` + `trained_with: ssr train
+    configs/RUN.yaml`, like the other shipped entries. The checksum is unchanged (same bytes)."""
+    data = manifest(target)
+    entry = next(e for e in data["files"] if e["file"] == file_name)
+    final = f"{run_name}.safetensors"
+    if final != file_name:
+        (target / file_name).replace(target / final)
+        entry["file"] = final
+    entry.pop("source", None)
+    entry.pop("config", None)
+    entry["trained_with"] = f"ssr train configs/{run_name}.yaml"
+    write_json(target / "manifest.json", data)
+    return entry
 
 
 def main(runs: list[str]) -> None:
-    target = ROOT / "src" / "ssr" / "assets" / "weights"
     for run in runs:
-        entry = add_run(Path(run), target)
+        entry = ship_entry(add_run(Path(run), TARGET)["file"], Path(run).name)
         print(f"{entry['file']}: {entry['role']} x{entry['scale']}, step {entry['step']}, val {entry['val']}")
 
 

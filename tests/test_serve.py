@@ -69,7 +69,7 @@ def test_api_runs_the_diffusion_refiner_at_4x_and_refuses_it_at_2x(server, tmp_p
         return _post(server, f"name=ok.png&{query}", data)
 
     assert post("scale=2&refine=diffusion") == (
-        400, {"error": "the diffusion refiner (texture) is trained for 4x only; pick 4x or refine none"})
+        400, {"error": "no diffusion refiner (texture) weights for 2x in this weight set; pick 4x or refine none"})
     status, reply = post("refine=sharpen")
     assert status == 400 and "refine none or diffusion" in reply["error"]
     finished = {}

@@ -29,8 +29,10 @@ from urllib.parse import parse_qs, urlparse
 
 from ssr.errors import SsrError
 from ssr.io import FORMATS, read_image
+from ssr.options import REFINERS
 from ssr.paths import PACKAGE_DIR
 from ssr.progress import add_listener, remove_listener
+from ssr.weights import has_role, resolve
 
 DEFAULT_MAX_UPLOAD_MB = 40.0
 
@@ -126,10 +128,11 @@ class App:
         strength = float(query.get("strength", ["1"])[0])
         rounds = int(query.get("rounds", ["1"])[0])
         refine = query.get("refine", ["none"])[0]
-        if scale not in (2, 4) or not 0 <= strength <= 1 or rounds not in (1, 3) or refine not in ("none", "diffusion"):
-            raise ValueError("scale must be 2 or 4, strength in 0..1, rounds 1 or 3, refine none or diffusion")
-        if refine == "diffusion" and scale != 4:
-            raise ValueError("the diffusion refiner (texture) is trained for 4x only; pick 4x or refine none")
+        if scale not in (2, 4) or not 0 <= strength <= 1 or rounds not in (1, 3) or refine not in REFINERS:
+            raise ValueError(f"scale must be 2 or 4, strength in 0..1, rounds 1 or 3, refine {' or '.join(REFINERS)}")
+        if refine == "diffusion" and not has_role("refiner", resolve(self.worker.weights), scale):
+            raise ValueError(f"no diffusion refiner (texture) weights for {scale}x in this weight set; "
+                             "pick 4x or refine none")
         job_id = uuid.uuid4().hex[:12]
         folder = self.workdir / job_id
         folder.mkdir()

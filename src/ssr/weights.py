@@ -78,8 +78,10 @@ def manifest(folder: Path | None = None) -> dict:
     return data
 
 
-def has_role(role: str, folder: Path | None = None) -> bool:
-    return any(e["role"] in _ROLE_ALIASES[role] for e in manifest(folder)["files"])
+def has_role(role: str, folder: Path | None = None, scale: int | None = None) -> bool:
+    """Whether a set (default: shipped) has `role` weights (for `scale`, when given)."""
+    return any(e["role"] in _ROLE_ALIASES[role] and (scale is None or int(e["scale"]) == scale)
+               for e in manifest(folder)["files"])
 
 
 def load_default(role: str, scale: int, folder: Path | None = None) -> ModelDescriptor:

@@ -146,8 +146,12 @@ def load_real_use(config, settings: RealUseSettings, rank: int, start_step: int,
         {"grid": "2", "kernel_size": str(s.kernel_size), "sigma_min": str(s.sigma_min), "jpeg_min": str(s.jpeg_min)})
     cache = build_coded_cache(images, real, d.cache_size, scale, s.patch_lr, seed, code,
                               dict(zip(KINDS, (s.sv, s.dof, s.resize))), protocol, s.second_order)
+    return cache, real_use_val_set(config, settings) if rank == 0 else []
+
+
+def real_use_val_set(config, settings: RealUseSettings) -> list:
+    """The sv validation images of a real-use stage (every `val_dirs` folder, `data.val_images` each)."""
     val_set = []
-    if rank == 0:
-        for folder in s.val_dirs:
-            val_set += build_val_set(folder, d.val_images, scale, config.seed, s.kernel_size)
-    return cache, val_set
+    for folder in settings.val_dirs:
+        val_set += build_val_set(folder, config.data.val_images, config.scale, config.seed, settings.kernel_size)
+    return val_set

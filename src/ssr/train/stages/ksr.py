@@ -104,12 +104,13 @@ class KSRStage(StageDefaults):
     def load_data(self, rank: int, device: torch.device, start_step: int, model: nn.Module):
         cache, val = load_real_use(self.config, self.settings, rank, start_step, model.code)
         if self.settings.estimated_share > 0:
-            self.estimator = self._load_estimator(model)
-            cache = MixedCodes(cache, self.estimate_codes(cache), self.settings.estimated_share,
+            self.estimator = self.load_estimator(model)
+            cache = MixedCodes(cache, self.estimate_codes(cache, self.estimator), self.settings.estimated_share,
                                self.config.seed + start_step)
         return cache, val
 
-    def _load_estimator(self, model: nn.Module) -> nn.Module:
+    def load_estimator(self, model: nn.Module) -> nn.Module:
+        """The stage-2 DKENet (`ksr.estimator`), checked to predict codes of `model`'s size."""
         estimator = load_model(Path(self.settings.estimator)).model.eval()
         if getattr(estimator, "code_dim", None) != model.code.dim:
             raise ConfigError(f"config: ksr.estimator {self.settings.estimator} does not predict "
@@ -117,9 +118,8 @@ class KSRStage(StageDefaults):
         return estimator
 
     @torch.no_grad()
-    def estimate_codes(self, cache) -> torch.Tensor:
+    def estimate_codes(self, cache, estimator: nn.Module) -> torch.Tensor:
         """The estimator's codes for every cached pair (from its LR and the depth it would be given)."""
-        estimator = self.estimator
         out = []
         for start in progress(range(0, len(cache), 32), "estimated codes"):
             batch = cache.batch(torch.arange(start, min(start + 32, len(cache))))
