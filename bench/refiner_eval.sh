@@ -8,9 +8,12 @@
 #   ssr>ncnn:realesrgan-x4plus   SVKR reduced x4, then Real-ESRGAN x4plus (zero-training cascade)
 #   ncnn:realesrgan-x4plus       Real-ESRGAN x4plus alone (the time reference: refine <= 2x its time)
 # Sets, x4: B100 sv and Set14 sv (first N images), Middlebury held-out scenes 26-30 dof (true depth for the
-# protocol; the pipeline estimates its own). The refiner is x4 only, so City100 (x2) has no refiner row.
+# protocol; the pipeline estimates its own); x2: the 20 City100 iPhone X real pairs, with the x2 refiner
+# run RUN_X2 (default train_state/refiner_x2; skipped when absent) in the same weight set; there the x4
+# peer's rows are its output reduced x2 (as Real-ESRGAN's --outscale 2).
 # Columns: PSNR/SSIM-Y, ST-LPIPS, NIQE, time per image. The ncnn rows need the peers stack:
 #   PEERS=.venv-peers/bin/python bash bench/refiner_eval.sh OUT [N] [RUN] [THREADS]
+# SETS (default "B100 Set14 middlebury city100 figure") picks the sets and the docs figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/refiner_eval}
@@ -18,10 +21,13 @@ N=${2:-20}
 RUN=${3:-train_state/refiner_x4}
 THREADS=${4:-2}
 GRAINS=${GRAINS:-"2 4 8"}
+SETS=${SETS:-"B100 Set14 middlebury city100 figure"}
+RUN_X2=${RUN_X2:-train_state/refiner_x2}
 PY=${PEERS:-.venv/bin/python}
 export SSR_HOME=${SSR_HOME:-$PWD/runs/ssr_home}
 NAME=refiner_eval_$(basename "$RUN")
 .venv/bin/ssr -q weights add "$RUN" --name "$NAME" >/dev/null
+if [ -d "$RUN_X2" ]; then .venv/bin/ssr -q weights add "$RUN_X2" --name "$NAME" >/dev/null; fi
 DATA=$PWD/../shared/data
 mkdir -p "$OUT/hr"
 pick() { # first N images of a folder as the HR set (keeps the runs short on a 2-core CPU)
@@ -45,13 +51,23 @@ METHODS=(--method bicubic --method ssr
 for g in $GRAINS; do METHODS+=(--method "ssr:grain=$g"); done
 if [ -n "${PEERS:-}" ]; then METHODS+=(--method "ssr>ncnn:realesrgan-x4plus" --method ncnn:realesrgan-x4plus); fi
 bench() {
-  PYTHONPATH=src "$PY" -m ssr.cli -q bench --scale 4 --weights "$NAME" --threads "$THREADS" "${METHODS[@]}" "$@"
+  PYTHONPATH=src "$PY" -m ssr.cli -q bench --weights "$NAME" --threads "$THREADS" "${METHODS[@]}" "$@"
 }
-bench --protocol sv --hr "$OUT/hr/B100" --out "$OUT/B100_sv"
-bench --protocol sv --hr "$OUT/hr/Set14" --out "$OUT/Set14_sv"
-bench --protocol dof --hr "$HELD/RGB" --depth-dir "$HELD/Depth" --out "$OUT/middlebury_heldout_dof"
+has() { [[ " $SETS " == *" $1 "* ]]; }
+if has B100; then bench --scale 4 --protocol sv --hr "$OUT/hr/B100" --out "$OUT/B100_sv"; fi
+if has Set14; then bench --scale 4 --protocol sv --hr "$OUT/hr/Set14" --out "$OUT/Set14_sv"; fi
+if has middlebury; then
+  bench --scale 4 --protocol dof --hr "$HELD/RGB" --depth-dir "$HELD/Depth" --out "$OUT/middlebury_heldout_dof"
+fi
+if has city100 && [ -d "$RUN_X2" ]; then
+  bench --scale 2 --protocol real --hr "$DATA/real/City100_iPhoneX" --out "$OUT/City100_real_x2"
+fi
 # the docs figure: crops of LR, bicubic, SVKR, the default refiner and HR on the first 3 Set14 images
-mkdir -p "$OUT/hr/Set14_3"; ls "$OUT/hr/Set14" | sort | head -n 3 | while read -r f; do ln -sf "$(realpath "$OUT/hr/Set14/$f")" "$OUT/hr/Set14_3/$f"; done
-PYTHONPATH=src "$PY" -m ssr.cli -q bench --scale 4 --weights "$NAME" --threads "$THREADS" --protocol sv --no-perceptual \
-  --hr "$OUT/hr/Set14_3" --out "$OUT/figure_Set14_sv" --figure-images 3 --method bicubic --method ssr --method ssr-refine:fidelity=0.0
-for run in B100_sv Set14_sv middlebury_heldout_dof; do echo "## $run"; cat "$OUT/$run/table.md"; done
+if has figure; then
+  mkdir -p "$OUT/hr/Set14_3"; ls "$OUT/hr/Set14" | sort | head -n 3 | while read -r f; do ln -sf "$(realpath "$OUT/hr/Set14/$f")" "$OUT/hr/Set14_3/$f"; done
+  PYTHONPATH=src "$PY" -m ssr.cli -q bench --scale 4 --weights "$NAME" --threads "$THREADS" --protocol sv --no-perceptual \
+    --hr "$OUT/hr/Set14_3" --out "$OUT/figure_Set14_sv" --figure-images 3 --method bicubic --method ssr --method ssr-refine:fidelity=0.0
+fi
+for run in B100_sv Set14_sv middlebury_heldout_dof City100_real_x2; do
+  if [ -f "$OUT/$run/table.md" ]; then echo "## $run"; cat "$OUT/$run/table.md"; fi
+done

@@ -22,6 +22,7 @@ def main(photo: str, out: str = "docs/serve.png") -> None:
         page = browser.new_page(viewport={"width": 1150, "height": 1100})
         page.goto(url)
         page.set_input_files("#file", photo)
+        page.select_option("#refine", "diffusion")  # the shipped texture refiner, so the picture shows it on
         page.click("#start")
         page.wait_for_selector("#download", state="visible", timeout=600_000)
         page.wait_for_function("document.getElementById('depth').naturalWidth > 0")

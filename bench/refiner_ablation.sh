@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The paper's refiner ablation rows (issue 11): LR only / + kernel / + depth / + SVKR start point, each a
+# refiner trained from scratch with configs/ablation/refiner_ARM_x4.yaml for the same number of steps
+# (run folders under runs/ablation/), sampled at the default (2 steps, fidelity 0) in ONE `ssr bench`
+# run per set so the rows share images, LR sets and time column:
+#   bash bench/refiner_ablation.sh OUT [N] [THREADS]
+# Sets as bench/refiner_eval.sh: B100 sv and Set14 sv (first N images) and the Middlebury held-out dof
+# scenes 26-30 (the protocol blurs with the true depth; the pipeline and the refiner estimate their own).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-runs/refiner_ablation}
+N=${2:-20}
+THREADS=${3:-2}
+export SSR_HOME=${SSR_HOME:-$PWD/runs/ssr_home}
+DATA=$PWD/../shared/data
+METHODS=(--method ssr)
+for arm in lr kernel depth svkr; do
+  .venv/bin/ssr -q weights add "runs/ablation/refiner_${arm}_x4" --name "ablation_$arm" >/dev/null
+  METHODS+=(--method "ssr-refine:weights=ablation_$arm,steps=2,fidelity=0.0")
+done
+mkdir -p "$OUT/hr"
+pick() { # first N images of a folder as the HR set
+  local src=$1 dst=$2
+  mkdir -p "$dst"; ls "$src" | grep -Ei '\.(png|jpe?g|bmp|tiff?)$' | sort | head -n "$N" | while read -r f; do ln -sf "$src/$f" "$dst/$f"; done
+}
+pick "$DATA/val/B100" "$OUT/hr/B100"
+pick "$DATA/val/Set14" "$OUT/hr/Set14"
+HELD="$OUT/hr/middlebury_heldout"  # scenes 1-25 are in the depth and dof training data
+mkdir -p "$HELD/RGB" "$HELD/Depth"
+for f in $(ls "$DATA/depth/Middlebury/RGB" | sort | tail -5); do ln -sf "$(realpath "$DATA/depth/Middlebury/RGB/$f")" "$HELD/RGB/$f"; done
+for f in $(ls "$DATA/depth/Middlebury/Depth" | sort | tail -5); do ln -sf "$(realpath "$DATA/depth/Middlebury/Depth/$f")" "$HELD/Depth/$f"; done
+bench() { .venv/bin/ssr -q bench --scale 4 --threads "$THREADS" "${METHODS[@]}" "$@"; }
+bench --protocol sv --hr "$OUT/hr/B100" --out "$OUT/B100_sv"
+bench --protocol sv --hr "$OUT/hr/Set14" --out "$OUT/Set14_sv"
+bench --protocol dof --hr "$HELD/RGB" --depth-dir "$HELD/Depth" --out "$OUT/middlebury_heldout_dof"
+for run in B100_sv Set14_sv middlebury_heldout_dof; do echo "## $run"; cat "$OUT/$run/table.md"; done
