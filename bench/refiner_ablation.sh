@@ -18,17 +18,9 @@ for arm in lr kernel depth svkr; do
   .venv/bin/ssr -q weights add "runs/ablation/refiner_${arm}_x4" --name "ablation_$arm" >/dev/null
   METHODS+=(--method "ssr-refine:weights=ablation_$arm,steps=2,fidelity=0.0")
 done
-mkdir -p "$OUT/hr"
-pick() { # first N images of a folder as the HR set
-  local src=$1 dst=$2
-  mkdir -p "$dst"; ls "$src" | grep -Ei '\.(png|jpe?g|bmp|tiff?)$' | sort | head -n "$N" | while read -r f; do ln -sf "$src/$f" "$dst/$f"; done
-}
-pick "$DATA/val/B100" "$OUT/hr/B100"
-pick "$DATA/val/Set14" "$OUT/hr/Set14"
-HELD="$OUT/hr/middlebury_heldout"  # scenes 1-25 are in the depth and dof training data
-mkdir -p "$HELD/RGB" "$HELD/Depth"
-for f in $(ls "$DATA/depth/Middlebury/RGB" | sort | tail -5); do ln -sf "$(realpath "$DATA/depth/Middlebury/RGB/$f")" "$HELD/RGB/$f"; done
-for f in $(ls "$DATA/depth/Middlebury/Depth" | sort | tail -5); do ln -sf "$(realpath "$DATA/depth/Middlebury/Depth/$f")" "$HELD/Depth/$f"; done
+. bench/sets.sh
+refiner_sets "$DATA" "$OUT" "$N"
+HELD="$OUT/hr/middlebury_heldout"
 bench() { .venv/bin/ssr -q bench --scale 4 --threads "$THREADS" "${METHODS[@]}" "$@"; }
 bench --protocol sv --hr "$OUT/hr/B100" --out "$OUT/B100_sv"
 bench --protocol sv --hr "$OUT/hr/Set14" --out "$OUT/Set14_sv"

@@ -29,17 +29,9 @@ NAME=refiner_eval_$(basename "$RUN")
 .venv/bin/ssr -q weights add "$RUN" --name "$NAME" >/dev/null
 if [ -d "$RUN_X2" ]; then .venv/bin/ssr -q weights add "$RUN_X2" --name "$NAME" >/dev/null; fi
 DATA=$PWD/../shared/data
-mkdir -p "$OUT/hr"
-pick() { # first N images of a folder as the HR set (keeps the runs short on a 2-core CPU)
-  local src=$1 dst=$2
-  mkdir -p "$dst"; ls "$src" | grep -Ei '\.(png|jpe?g|bmp|tiff?)$' | sort | head -n "$N" | while read -r f; do ln -sf "$src/$f" "$dst/$f"; done
-}
-pick "$DATA/val/B100" "$OUT/hr/B100"
-pick "$DATA/val/Set14" "$OUT/hr/Set14"
-HELD="$OUT/hr/middlebury_heldout"  # scenes 1-25 are in the depth and dof training data
-mkdir -p "$HELD/RGB" "$HELD/Depth"
-for f in $(ls "$DATA/depth/Middlebury/RGB" | sort | tail -5); do ln -sf "$(realpath "$DATA/depth/Middlebury/RGB/$f")" "$HELD/RGB/$f"; done
-for f in $(ls "$DATA/depth/Middlebury/Depth" | sort | tail -5); do ln -sf "$(realpath "$DATA/depth/Middlebury/Depth/$f")" "$HELD/Depth/$f"; done
+. bench/sets.sh
+refiner_sets "$DATA" "$OUT" "$N"
+HELD="$OUT/hr/middlebury_heldout"
 
 # step counts 1/2/4 at fidelity 0.5, then 2 steps (the default) at fidelity 0 (the trained sampler's full
 # noise: the default since this table) and 1 (deterministic); every row explicit, so the table does not

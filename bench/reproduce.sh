@@ -14,9 +14,8 @@ $SSR -q bench --protocol dof --hr "$DATA/depth/Middlebury/RGB" --depth-dir "$DAT
   --out "$OUT/middlebury_dof" "${METHODS[@]}" --cache "$OUT/cache"
 # The held-out Middlebury scenes (26-30) only: scenes 1-25 are in the depth and dof training data.
 HELD="$OUT/middlebury_heldout"
-mkdir -p "$HELD/RGB" "$HELD/Depth"
-for f in $(ls "$DATA/depth/Middlebury/RGB" | sort | tail -5); do ln -sf "$(realpath "$DATA/depth/Middlebury/RGB/$f")" "$HELD/RGB/$f"; done
-for f in $(ls "$DATA/depth/Middlebury/Depth" | sort | tail -5); do ln -sf "$(realpath "$DATA/depth/Middlebury/Depth/$f")" "$HELD/Depth/$f"; done
+. bench/sets.sh
+middlebury_heldout "$DATA" "$HELD"
 $SSR -q bench --protocol dof --hr "$HELD/RGB" --depth-dir "$HELD/Depth" --scale 4 \
   --out "$OUT/middlebury_heldout_dof" "${METHODS[@]}" --cache "$OUT/cache"
 if .venv/bin/ssr info 2>/dev/null | grep -q "(rrdb, x2)"; then  # x2 weights shipped: real optical pairs and sv x2
