@@ -8,7 +8,7 @@
 #   ssr>ncnn:realesrgan-x4plus   SVKR reduced x4, then Real-ESRGAN x4plus (zero-training cascade)
 #   ncnn:realesrgan-x4plus       Real-ESRGAN x4plus alone (the time reference: refine <= 2x its time)
 # Sets, x4: B100 sv and Set14 sv (first N images), Middlebury held-out scenes 26-30 dof (true depth for the
-# protocol; the pipeline estimates its own); x2: the 20 City100 iPhone X real pairs, with the x2 refiner
+# protocol; the pipeline estimates its own); x2: the first CITY_N (10) City100 iPhone X real pairs, with the x2 refiner
 # run RUN_X2 (default train_state/refiner_x2; skipped when absent) in the same weight set; there the x4
 # peer's rows are its output reduced x2 (as Real-ESRGAN's --outscale 2).
 # Columns: PSNR/SSIM-Y, ST-LPIPS, NIQE, time per image. The ncnn rows need the peers stack:
@@ -23,6 +23,7 @@ THREADS=${4:-2}
 GRAINS=${GRAINS:-"2 4 8"}
 SETS=${SETS:-"B100 Set14 middlebury city100 figure"}
 RUN_X2=${RUN_X2:-train_state/refiner_x2}
+CITY_N=${CITY_N:-10}  # City100 pairs (420x300 LR: the x4 peer's rows cost ~20 s each per image)
 PY=${PEERS:-.venv/bin/python}
 export SSR_HOME=${SSR_HOME:-$PWD/runs/ssr_home}
 NAME=refiner_eval_$(basename "$RUN")
@@ -52,7 +53,8 @@ if has middlebury; then
   bench --scale 4 --protocol dof --hr "$HELD/RGB" --depth-dir "$HELD/Depth" --out "$OUT/middlebury_heldout_dof"
 fi
 if has city100 && [ -d "$RUN_X2" ]; then
-  bench --scale 2 --protocol real --hr "$DATA/real/City100_iPhoneX" --out "$OUT/City100_real_x2"
+  first_images "$DATA/real/City100_iPhoneX" "$OUT/hr/City100" $((2 * CITY_N))  # NNNH.PNG + NNNL.PNG per pair
+  bench --scale 2 --protocol real --hr "$OUT/hr/City100" --out "$OUT/City100_real_x2"
 fi
 # the docs figure: crops of LR, bicubic, SVKR, the default refiner and HR on the first 3 Set14 images
 if has figure; then
