@@ -3,7 +3,7 @@
 # refiner trained from scratch with configs/ablation/refiner_ARM_x4.yaml for the same number of steps
 # (run folders under runs/ablation/), sampled at the default (2 steps, fidelity 0) in ONE `ssr bench`
 # run per set so the rows share images, LR sets and time column:
-#   bash bench/refiner_ablation.sh OUT [N] [THREADS]
+#   [SETS="B100 Set14 middlebury"] bash bench/refiner_ablation.sh OUT [N] [THREADS]
 # Sets as bench/refiner_eval.sh: B100 sv and Set14 sv (first N images) and the Middlebury held-out dof
 # scenes 26-30 (the protocol blurs with the true depth; the pipeline and the refiner estimate their own).
 set -euo pipefail
@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 OUT=${1:-runs/refiner_ablation}
 N=${2:-20}
 THREADS=${3:-2}
+SETS=${SETS:-"B100 Set14 middlebury"}
+has() { [[ " $SETS " == *" $1 "* ]]; }
 export SSR_HOME=${SSR_HOME:-$PWD/runs/ssr_home}
 DATA=$PWD/../shared/data
 METHODS=(--method ssr)
@@ -22,7 +24,9 @@ done
 refiner_sets "$DATA" "$OUT" "$N"
 HELD="$OUT/hr/middlebury_heldout"
 bench() { .venv/bin/ssr -q bench --scale 4 --threads "$THREADS" "${METHODS[@]}" "$@"; }
-bench --protocol sv --hr "$OUT/hr/B100" --out "$OUT/B100_sv"
-bench --protocol sv --hr "$OUT/hr/Set14" --out "$OUT/Set14_sv"
-bench --protocol dof --hr "$HELD/RGB" --depth-dir "$HELD/Depth" --out "$OUT/middlebury_heldout_dof"
-for run in B100_sv Set14_sv middlebury_heldout_dof; do echo "## $run"; cat "$OUT/$run/table.md"; done
+if has B100; then bench --protocol sv --hr "$OUT/hr/B100" --out "$OUT/B100_sv"; fi
+if has Set14; then bench --protocol sv --hr "$OUT/hr/Set14" --out "$OUT/Set14_sv"; fi
+if has middlebury; then bench --protocol dof --hr "$HELD/RGB" --depth-dir "$HELD/Depth" --out "$OUT/middlebury_heldout_dof"; fi
+for run in B100_sv Set14_sv middlebury_heldout_dof; do
+  if [ -f "$OUT/$run/table.md" ]; then echo "## $run"; cat "$OUT/$run/table.md"; fi
+done
