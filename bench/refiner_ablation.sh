@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The paper's refiner ablation rows (issue 11): LR only / + kernel / + depth / + SVKR start point, each a
-# refiner trained from scratch with configs/ablation/refiner_ARM_x4.yaml for the same number of steps
-# (run folders under runs/ablation/), sampled at the default (2 steps, fidelity 0) in ONE `ssr bench`
+# refiner trained from scratch with configs/refiner_ablation_x4.yaml (+ the arm's --set switches) for the
+# same number of steps (EMA weights kept in train_state/ablation/; ABLATION=runs/ablation for fresh runs), sampled at the default (2 steps, fidelity 0) in ONE `ssr bench`
 # run per set so the rows share images, LR sets and time column:
 #   [SETS="B100 Set14 middlebury"] bash bench/refiner_ablation.sh OUT [N] [THREADS]
 # Sets as bench/refiner_eval.sh: B100 sv and Set14 sv (first N images) and the Middlebury held-out dof
@@ -13,11 +13,12 @@ N=${2:-20}
 THREADS=${3:-2}
 SETS=${SETS:-"B100 Set14 middlebury"}
 has() { [[ " $SETS " == *" $1 "* ]]; }
+ABLATION=${ABLATION:-train_state/ablation}
 export SSR_HOME=${SSR_HOME:-$PWD/runs/ssr_home}
 DATA=$PWD/../shared/data
 METHODS=(--method ssr)
 for arm in lr kernel depth svkr; do
-  .venv/bin/ssr -q weights add "runs/ablation/refiner_${arm}_x4" --name "ablation_$arm" >/dev/null
+  .venv/bin/ssr -q weights add "$ABLATION/refiner_${arm}_x4" --name "ablation_$arm" >/dev/null
   METHODS+=(--method "ssr-refine:weights=ablation_$arm,steps=2,fidelity=0.0")
 done
 . bench/sets.sh

@@ -58,7 +58,7 @@ if has city100 && [ -d "$RUN_X2" ]; then
 fi
 # the docs figure: crops of LR, bicubic, SVKR, the default refiner and HR on the first 3 Set14 images
 if has figure; then
-  mkdir -p "$OUT/hr/Set14_3"; ls "$OUT/hr/Set14" | sort | head -n 3 | while read -r f; do ln -sf "$(realpath "$OUT/hr/Set14/$f")" "$OUT/hr/Set14_3/$f"; done
+  first_images "$DATA/val/Set14" "$OUT/hr/Set14_3" 3
   PYTHONPATH=src "$PY" -m ssr.cli -q bench --scale 4 --weights "$NAME" --threads "$THREADS" --protocol sv --no-perceptual \
     --hr "$OUT/hr/Set14_3" --out "$OUT/figure_Set14_sv" --figure-images 3 --method bicubic --method ssr --method ssr-refine:fidelity=0.0
 fi
