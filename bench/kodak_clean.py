@@ -1,7 +1,8 @@
 """Kodak24 clean: HR downscaled x4 by MATLAB bicubic (no blur, noise or JPEG); bicubic vs ssr at strength 1 / 0.5,
-plus the same at strength 1 with each extra weight set given (e.g. a user set made by `ssr weights add`).
+plus the same at strength 1 with each extra weight set given (e.g. a user set made by `ssr weights add`) and each
+extra method spec (as `ssr bench --method`, e.g. `ssr-refine:weights=NAME`).
 
-    .venv/bin/python bench/kodak_clean.py [--weights NAME ...]
+    .venv/bin/python bench/kodak_clean.py [--weights NAME ...] [--method SPEC ...]
 """
 
 import argparse
@@ -20,12 +21,15 @@ from ssr.paths import data_root
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights", action="append", default=[], help="extra weight set (repeatable)")
+    parser.add_argument("--method", action="append", default=[], help="extra method spec (repeatable)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     methods = {"bicubic": make_method("bicubic"), "ssr, strength 1": make_method("ssr"),
                "ssr, strength 0.5": make_method("ssr", strength=0.5)}
     for name in args.weights:
         methods[f"ssr, weights {name}"] = make_method("ssr", weights=name)
+    for spec in args.method:
+        methods[spec] = make_method(spec)
     scores = {name: [] for name in methods}
     for path in list_images(data_root() / "val" / "Kodak24")[0]:
         hr = read_image(path).pixels

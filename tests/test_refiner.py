@@ -138,6 +138,51 @@ def test_refiner_stage_trains_every_loss_and_exports_a_loadable_refiner(tiny_wei
     assert descriptor.architecture == "ssr.refiner" and descriptor.model.code_dim == 6  # the tiny SR's code
 
 
+def test_refiner_stage_starts_from_the_given_sr_and_code_predicting_dkenet_files(tiny_weights, tmp_path):
+    """`start_sr` + `start_dkenet` (e.g. the KSR body and the code-predicting DKENet) replace the set's SVKR:
+    y0 is that SR network run on the DKENet's codes, the exported refiner records that network's code, and a
+    file of the wrong role is a config error."""
+    from ssr.errors import ConfigError
+    from ssr.models.dkenet import DKENet
+    from ssr.models.ksrnet import KSRNet
+    from ssr.models.registry import save_model
+    from ssr.train.stages.ksr import code_prior
+    from ssr.train.stages.refiner import RefinerStage
+
+    torch.manual_seed(0)
+    ksr, dkenet = KSRNet(channels=8, blocks=1, code_dim=4), DKENet(channels=8, depth_channels=4, code_dim=4)
+    ksr.code.fit(code_prior(21, 4, 0))
+    save_model(tmp_path / "ksr.safetensors", "ssr.ksrnet", ksr, 4, {"channels": 8, "blocks": 1, "code_dim": 4})
+    save_model(tmp_path / "code.safetensors", "ssr.dkenet", dkenet, 4,
+               {"channels": 8, "depth_channels": 4, "code_dim": 4})
+    images = image_folder(tmp_path / "images")
+    config = {"stage": "refiner", "scale": 4, "seed": 1, "threads": 1,
+              "data": {"train_dirs": [str(images)], "val_images": 1, "cache_size": 8},
+              "refiner": {"widths": [8, 8], "patch_lr": 8, "dof": 0.0, "perceptual": 0.0,
+                          "start_sr": str(tmp_path / "ksr.safetensors"),
+                          "start_dkenet": str(tmp_path / "code.safetensors"),
+                          "perceptual_file": str(write_fake_stlpips(tmp_path / "alex.pth")), "val_dirs": [str(images)]},
+              "optim": {"lr": 1e-3, "batch_size": 4, "steps": 1, "ema": 0.5},
+              "log": {"out_dir": str(tmp_path / "run"), "val_every": 1, "log_every": 1, "checkpoint_minutes": 100}}
+    path = tmp_path / "refiner.yaml"
+    path.write_text(yaml.safe_dump(config))
+    stage = RefinerStage(load_config(path))
+    lr, depth = torch.rand(1, 3, 10, 12), torch.rand(1, 1, 10, 12)
+    y0, codes = stage.start_point(lr, depth)
+    with torch.no_grad():
+        expected_codes = dkenet.eval()(lr, depth)
+        expected = ksr.eval().forward_codes(lr, expected_codes).clamp(0, 1)
+    torch.testing.assert_close(codes, expected_codes)
+    torch.testing.assert_close(y0, expected, rtol=0, atol=1e-5)  # decoded taps re-encode to the same codes
+    result = train(load_config(path))
+    refiner = load_model(Path(result["weights"])).model
+    assert refiner.code_dim == 4 and refiner.code_id == ksr.code.fingerprint()
+    config["refiner"]["start_sr"] = str(tmp_path / "code.safetensors")
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError, match="start_sr .* not sr"):
+        RefinerStage(load_config(path))
+
+
 def test_adversarial_term_steps_its_own_discriminator_and_resumes_it(tiny_weights, tmp_path):
     images = image_folder(tmp_path / "images")
     config = {"stage": "refiner", "scale": 4, "seed": 1, "threads": 1,

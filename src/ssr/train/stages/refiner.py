@@ -23,6 +23,7 @@ Validation: ST-LPIPS of the 2-step sampler's output on sv images (lower is bette
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -39,7 +40,8 @@ from ssr.models.stlpips import load_stlpips
 from ssr.progress import progress
 from ssr.train.real_use_data import RealUseSettings, load_real_use
 from ssr.train.stages.base import StageDefaults
-from ssr.weights import load_default, resolve
+from ssr.models.registry import load_model
+from ssr.weights import ROLE_OF_ARCHITECTURE, load_default, resolve
 
 
 @dataclass
@@ -58,6 +60,10 @@ class RefinerSettings(RealUseSettings):
     disc_width: int = 32
     disc_lr: float = 1e-4
     start_weights: str | None = None  # weight set whose SVKR makes y0 (None: the shipped one)
+    # weight files replacing that set's SR network / DKENet (e.g. train_state/ksr2_x4 and the code-predicting
+    # train_state/dkenet_code_x4): a refiner for another SVKR start point without building a weight set
+    start_sr: str | None = field(default=None, metadata={"path": True})
+    start_dkenet: str | None = field(default=None, metadata={"path": True})
 
     def check(self) -> None:
         if len(self.widths) != 2 or min(self.widths) < 4 or self.steps < 1 or self.kappa <= 0:
@@ -127,8 +133,19 @@ class RefinerStage(StageDefaults):
         self.etas = self.schedule.etas().float()
         self.metric = load_stlpips(s.perceptual_file)  # the perceptual loss and the validation
         folder = resolve(s.start_weights)
-        self.dkenet = load_default("dkenet", config.scale, folder).model.eval()
-        self.sr = load_default("sr", config.scale, folder).model.eval()
+        self.dkenet = self._start_model(s.start_dkenet, "dkenet", folder)
+        self.sr = self._start_model(s.start_sr, "sr", folder)
+        if getattr(self.dkenet, "code_dim", 0) not in (0, self.sr.code.dim):
+            raise ConfigError(f"config: refiner.start_dkenet predicts {self.dkenet.code_dim}-number codes, "
+                              f"the SR network reads {self.sr.code.dim}")
+
+    def _start_model(self, path: str | None, role: str, folder) -> nn.Module:
+        if path is None:
+            return load_default(role, self.config.scale, folder).model.eval()
+        found = load_model(Path(path))
+        if ROLE_OF_ARCHITECTURE.get(found.architecture) != role:
+            raise ConfigError(f"config: refiner.start_{role} {path} holds a {found.architecture} network, not {role}")
+        return found.model.eval()
 
     def model_kwargs(self) -> dict:
         s = self.settings
@@ -148,10 +165,14 @@ class RefinerStage(StageDefaults):
     def start_point(self, lr: torch.Tensor, depth: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(y0, estimated codes) of LR batches as the shipped SVKR (one round) makes them (y0: the bicubic
         enlargement instead with `start: bicubic`; the codes stay AMF's kernel modality)."""
-        kernels = self.dkenet(lr, depth)
+        out = self.dkenet(lr, depth)
+        if getattr(self.dkenet, "code_dim", 0):  # a code-predicting DKENet: already in the SR net's code
+            codes, kernels = out, self.sr.code.decode(out)
+        else:
+            codes, kernels = self.sr.code(out), out
         if self.settings.start == "bicubic":
-            return bicubic_start(lr, self.config.scale), self.sr.code(kernels)
-        return self.sr(lr, kernels).clamp(0, 1), self.sr.code(kernels)
+            return bicubic_start(lr, self.config.scale), codes
+        return self.sr(lr, kernels).clamp(0, 1), codes
 
     def load_data(self, rank: int, device: torch.device, start_step: int, model: nn.Module):
         cache, _ = load_real_use(self.config, self.settings, rank, start_step, self.sr.code)
