@@ -17,7 +17,7 @@ from ssr.io import list_images, read_image
 
 def grid_strength(image: np.ndarray, scale: int) -> float:
     """std over the scale*scale phases of the mean high-pass luma residual, on /255."""
-    luma = image[..., :3] @ np.array([0.299, 0.587, 0.114]) if image.ndim == 3 else image
+    luma = image[..., :3] @ np.array([0.299, 0.587, 0.114]) if image.shape[-1] == 3 else image[..., 0]
     residual = luma - uniform_filter(luma, 5, mode="reflect")
     h, w = (residual.shape[0] // scale) * scale, (residual.shape[1] // scale) * scale
     phases = residual[:h, :w].reshape(h // scale, scale, w // scale, scale).mean(axis=(0, 2))

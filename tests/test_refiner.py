@@ -125,15 +125,24 @@ def test_refiner_stage_trains_every_loss_and_exports_a_loadable_refiner(tiny_wei
               "data": {"train_dirs": [str(images)], "val_images": 1, "cache_size": 8},
               "refiner": {"widths": [8, 8], "patch_lr": 8, "dof": 0.0, "perceptual_pool": 1,
                           "perceptual_file": str(write_fake_stlpips(tmp_path / "alex.pth")), "val_dirs": [str(images)]},
-              "optim": {"lr": 1e-3, "batch_size": 4, "steps": 2, "ema": 0.5},
+              "optim": {"lr": 1e-3, "batch_size": 4, "steps": 3, "ema": 0.5},
               "log": {"out_dir": str(tmp_path / "run"), "val_every": 2, "log_every": 1, "checkpoint_minutes": 100}}
     path = tmp_path / "refiner.yaml"
     path.write_text(yaml.safe_dump(config))
-    result = train(load_config(path))
+    train(load_config(path), max_steps=2)
     rows = (tmp_path / "run" / "log.csv").read_text().splitlines()
     assert rows[0] == "step,loss,diffusion,consistency,perceptual,lr,val,elapsed_s"
     last = dict(zip(rows[0].split(","), rows[-1].split(",")))
     assert all(float(last[k]) > 0 for k in ("diffusion", "consistency", "perceptual", "val"))
+    # resumed with the adversarial term switched on: the log gains its columns, earlier rows keep their values
+    config["refiner"].update(adversarial=0.1, disc_width=4)
+    path.write_text(yaml.safe_dump(config))
+    result = train(load_config(path), resume=True)
+    rows = [r.split(",") for r in (tmp_path / "run" / "log.csv").read_text().splitlines()]
+    assert rows[0] == "step,loss,diffusion,consistency,perceptual,adversarial,disc,lr,val,elapsed_s".split(",")
+    assert [r[0] for r in rows[1:]] == ["1", "2", "3"] and all(len(r) == 10 for r in rows)
+    assert rows[2][5] == rows[2][6] == "" and float(rows[2][8]) > 0  # step 2: before the term, its val kept
+    assert float(rows[3][5]) > 0 and float(rows[3][6]) > 0 and float(rows[3][2]) > 0
     descriptor = load_model(Path(result["weights"]))
     assert descriptor.architecture == "ssr.refiner" and descriptor.model.code_dim == 6  # the tiny SR's code
 

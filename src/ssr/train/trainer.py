@@ -131,7 +131,9 @@ class RankZeroReporter:
         self.log_path = self.out_dir / "log.csv"
         self.columns = ["step", "loss", *stage.loss_terms, *stage.monitor_terms, "lr", "val", "elapsed_s"]
         self.board = _tensorboard(self.out_dir)
-        if not (resume and self.log_path.exists()):
+        if resume and self.log_path.exists():
+            self._adopt_log()
+        else:
             with open(self.log_path, "w", newline="") as handle:
                 csv.writer(handle).writerow(self.columns)
         self.start = self.last_save = time.monotonic()
@@ -149,14 +151,30 @@ class RankZeroReporter:
         if is_last or time.monotonic() - self.last_save > 60 * log.checkpoint_minutes:
             self._save(step)
 
+    def _adopt_log(self) -> None:
+        """Resuming with other loss terms (a term switched on or off): rewrite the log under the union of
+        its old and the new columns (blank where a row has no value), so no row is misread or lost."""
+        with open(self.log_path, newline="") as handle:
+            reader = csv.DictReader(handle)
+            rows = list(reader)
+            old = list(reader.fieldnames or [])
+        if not old or old == self.columns:
+            return
+        dropped = [c for c in old if c not in self.columns]
+        self.columns = [*self.columns[:-3], *dropped, *self.columns[-3:]]  # before lr, val, elapsed_s
+        with open(self.log_path, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, self.columns, restval="")
+            writer.writeheader()
+            writer.writerows(rows)
+
     def _log(self, step: int, means: dict[str, float], lr_now: float) -> None:
         val = self.val
         monitored = self.stage.monitor()
-        row = [step, f"{means['loss']:.6f}", *(f"{means[k]:.6f}" for k in self.stage.loss_terms),
-               *(f"{monitored[k]:.4f}" for k in self.stage.monitor_terms), f"{lr_now:.3g}",
-               "" if math.isnan(val) else f"{val:.4f}", f"{time.monotonic() - self.start:.1f}"]
+        row = {"step": step, "loss": f"{means['loss']:.6f}", **{k: f"{means[k]:.6f}" for k in self.stage.loss_terms},
+               **{k: f"{monitored[k]:.4f}" for k in self.stage.monitor_terms}, "lr": f"{lr_now:.3g}",
+               "val": "" if math.isnan(val) else f"{val:.4f}", "elapsed_s": f"{time.monotonic() - self.start:.1f}"}
         with open(self.log_path, "a", newline="") as handle:
-            csv.writer(handle).writerow(row)
+            csv.DictWriter(handle, self.columns, restval="").writerow(row)
         terms = ", ".join(f"{k} {means[k]:.5f}" for k in self.stage.loss_terms) if len(self.stage.loss_terms) > 1 else ""
         say(f"step {step}: loss {means['loss']:.5f}" + (f" ({terms})" if terms else "")
             + ("" if math.isnan(val) else f", val {val:.3f} {self.stage.val_name}"))
