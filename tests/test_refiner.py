@@ -421,3 +421,21 @@ def test_grid_strength_measures_a_pixel_grid_pattern():
             phase[i, j] = a * ((1.0 if i == 0 and j == 0 else 0.0) - hits / 25)
     assert module.grid_strength(dotted, 4) == pytest.approx(float(phase.std() * 255), rel=0.02)
     assert module.grid_strength(dotted, 4) > 1.0
+
+
+def test_flat_texture_measures_invented_texture_where_the_hr_is_flat():
+    """bench/flat_texture.py: on a flat HR, an output carrying a +-a checkerboard scores a*(1 - 1/25)
+    away from the borders (a 5x5 box over a checkerboard averages to +-a/25), a copy of the HR scores 0,
+    and an HR with no flat region is skipped."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "flat_texture.py"
+    spec = importlib.util.spec_from_file_location("flat_texture", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    hr = np.full((400, 400, 3), 0.5)
+    a = 4 / 255
+    checker = hr + a * np.where((np.indices((400, 400)).sum(0) % 2) == 0, 1.0, -1.0)[..., None]
+    assert module.flat_texture(hr, hr) == pytest.approx(0.0, abs=1e-9)
+    assert module.flat_texture(checker, hr) == pytest.approx(a * 24 / 25 * 255, rel=0.02)  # borders: < 2%
+    assert module.flat_texture(hr, checker) is None  # the checkerboard HR has no flat pixel

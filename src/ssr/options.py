@@ -38,9 +38,8 @@ class SVKROptions:
     refine: str = "none"  # none | diffusion: the AMF-conditioned diffusion refiner after SVKR (ssr.refine)
     steps: int = 2  # refiner sampling steps (1..the trained chain length)
     seed: int = 0  # refiner noise seed (same seed -> bit-identical output)
-    fidelity: float = 0.5  # refiner noise scale 1 - fidelity: 0 = the trained sampler (most texture), 1 =
-    #                        deterministic; 0.5 with 2 steps = the best ST-LPIPS within 0.5 dB PSNR of SVKR on the
-    #                        McMaster validation set (docs/benchmarks.md, "Choosing the default sampler")
+    fidelity: float = 0.0  # refiner noise scale 1 - fidelity: 0 = the trained sampler (best ST-LPIPS on B100 /
+    #                        Set14 / Middlebury for 0.02-0.13 dB, docs/benchmarks.md), 1 = deterministic
     backend: str = "own"  # the refiner: own (ssr's trained refiner) | sd:DIR (a local Stable Diffusion + AMF adapter)
     grain: float = 0.0  # std (on /255) of seeded Gaussian film grain added to the output (0 = none); also
     #                     the refiner benchmark's control ("grain alone games NIQE")
