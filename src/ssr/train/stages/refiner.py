@@ -3,7 +3,9 @@
 Data: the real-use pairs of stage `ksr` (sv from nearly clean to heavy blur, dof with depth, editor
 downscales; JPEG to q30; second passes), re-rendered from a new seed on every resume. For each pair
 the cache also holds what the refiner meets at inference: the start point y0 = the SHIPPED SVKR
-components' output (DKENet kernels from the LR and its depth, then the shipped SR network), and the
+components' output (DKENet kernels from the LR and its depth, then the shipped SR network; or the set
+`start_weights`, or the files `start_sr` / `start_dkenet`, e.g. the KSR body and its code-predicting
+DKENet), and the
 kernel codes DKENet estimated (AMF's kernel modality), both computed once per cache.
 
 Losses (Eq. 5: the diffusion loss plus weighted constraints; each a switch = weight, 0 = off, and a
