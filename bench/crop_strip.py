@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ssr.arrays import to_uint8
+from ssr.arrays import to_rgb, to_uint8
 from ssr.io import read_image
 
 
@@ -25,7 +25,7 @@ def main() -> None:
     for column in args.columns:
         label, _, path = column.partition("=")
         pixels = read_image(Path(path)).pixels[top:top + size, left:left + size]
-        pixels = np.repeat(pixels[..., :1], 3, -1) if pixels.shape[-1] == 1 else pixels[..., :3]
+        pixels = to_rgb(pixels)[..., :3]
         tile = Image.fromarray(to_uint8(pixels)).resize((size * args.zoom,) * 2, Image.LANCZOS)
         ImageDraw.Draw(tile).text((4, 4), label, fill=(255, 255, 0))
         tiles.append(np.asarray(tile))

@@ -4,8 +4,8 @@ The variant puts Real-ESRGAN x4plus's RRDBNet trunk (16.7 M parameters, frozen) 
 predictor, with AMF adapters trained around it, so every training step runs the trunk forward on the
 batch and, for adapters that feed it, backward to its input. This times exactly those two passes with
 the same architecture (spandrel's RRDBNet, randomly initialised: time does not depend on the weights)
-on a refiner batch (8 LR patches of 48x48), to compare with the own refiner's whole step (~4.4 s,
-MODEL_CARD ledger). Needs the peers stack (spandrel):
+on a refiner batch (8 LR patches of 48x48), to compare with the own refiner's whole step (4.9 s at batch
+16: train_state/refiner_x4/log.csv, steps 4,000-4,246). Needs the peers stack (spandrel):
 
     OMP_NUM_THREADS=1 .venv-peers/bin/python bench/gan_prior_cost.py [--batch 8] [--patch 48] [--threads 1]
 """

@@ -69,3 +69,21 @@ def test_comfyui_node_upscales_a_comfy_image_batch(tiny_weights):
     batch = torch.from_numpy(np.stack([smooth_image(0, 12, 10), smooth_image(1, 12, 10)]))  # (B, H, W, C)
     (out,) = node.upscale(batch, scale=4, tile=0, rounds=1)
     assert out.shape == (2, 48, 40, 3) and out.dtype == torch.float32 and 0 <= float(out.min()) <= float(out.max()) <= 1
+
+
+def test_kernel_codes_module_takes_a_code_predicting_dkenet_as_is():
+    """The exported DKENet -> codes graph follows the pipeline's rule (DKENet.as_codes): kernels are
+    projected onto the SR network's code, a code-predicting DKENet's output is already that code."""
+    from ssr.export import KernelCodes
+    from ssr.models.dkenet import DKENet
+    from ssr.models.kernel_code import KernelCode, sample_prior_kernels
+
+    torch.manual_seed(0)
+    code = KernelCode(21, 4)
+    code.fit(sample_prior_kernels(500, 21, 4))
+    lr, depth = torch.rand(1, 3, 9, 11), torch.rand(1, 1, 9, 11)
+    with torch.no_grad():
+        taps, direct = DKENet(channels=8, depth_channels=4).eval(), DKENet(channels=8, depth_channels=4, code_dim=4).eval()
+        torch.testing.assert_close(KernelCodes(taps, code)(lr, depth), code(taps(lr, depth)))
+        torch.testing.assert_close(KernelCodes(direct, code)(lr, depth), direct(lr, depth))
+        assert KernelCodes(direct, code)(lr, depth).shape == (1, 4, 9, 11)

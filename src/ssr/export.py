@@ -37,7 +37,7 @@ class KernelCodes(nn.Module):
         self.dkenet, self.code = dkenet, code
 
     def forward(self, lr: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
-        return self.code(self.dkenet(lr, depth))
+        return self.dkenet.as_codes(self.dkenet(lr, depth), self.code)
 
 
 class SRFromCodes(nn.Module):

@@ -176,9 +176,7 @@ class SVKRPipeline:
             d_t = self._tensor(depth_lr[top:top + th, left:left + tw])[None, None]
             with self._autocast():
                 out = self.dkenet(lr_t, d_t)
-            if getattr(self.dkenet, "code_dim", 0):  # a code-predicting DKENet: already in the SR net's code
-                return out.float()[0].cpu().numpy()
-            return code(out.float())[0].cpu().numpy()
+            return self.dkenet.as_codes(out.float(), code)[0].cpu().numpy()
 
         return run_tiled(lr, one_tile, code.dim, 1, self.tile, self.overlap, self._tick)
 

@@ -82,6 +82,11 @@ class DKENet(nn.Module):
         out = self.tail(x)
         return out if self.code_dim else torch.softmax(out, dim=1)
 
+    def as_codes(self, out: torch.Tensor, code: nn.Module) -> torch.Tensor:
+        """This net's output as codes of the SR network's `code` (a KernelCode): a code-predicting DKENet
+        already speaks it; per-pixel kernels are projected. One rule for the pipeline and the refiner's data."""
+        return out if self.code_dim else code(out)
+
 
 def upscale_kernels(kernels: torch.Tensor, scale: int) -> torch.Tensor:
     """(B, k*k, h, w) -> (B, k*k, h*scale, w*scale): each LR pixel's kernel for its HR pixels."""

@@ -37,12 +37,12 @@ from ssr.degradation.apply import blur_downsample
 from ssr.diffusion import DiffusionSchedule, q_sample
 from ssr.errors import ConfigError
 from ssr.models.discriminator import PatchDiscriminator
+from ssr.models.registry import load_model
 from ssr.models.refiner import STARTS, RefinerNet, bicubic_start
 from ssr.models.stlpips import load_stlpips
 from ssr.progress import progress
 from ssr.train.real_use_data import RealUseSettings, load_real_use
 from ssr.train.stages.base import StageDefaults
-from ssr.models.registry import load_model
 from ssr.weights import ROLE_OF_ARCHITECTURE, load_default, resolve
 
 
@@ -137,7 +137,7 @@ class RefinerStage(StageDefaults):
         folder = resolve(s.start_weights)
         self.dkenet = self._start_model(s.start_dkenet, "dkenet", folder)
         self.sr = self._start_model(s.start_sr, "sr", folder)
-        if getattr(self.dkenet, "code_dim", 0) not in (0, self.sr.code.dim):
+        if self.dkenet.code_dim not in (0, self.sr.code.dim):
             raise ConfigError(f"config: refiner.start_dkenet predicts {self.dkenet.code_dim}-number codes, "
                               f"the SR network reads {self.sr.code.dim}")
 
@@ -167,14 +167,10 @@ class RefinerStage(StageDefaults):
     def start_point(self, lr: torch.Tensor, depth: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(y0, estimated codes) of LR batches as the shipped SVKR (one round) makes them (y0: the bicubic
         enlargement instead with `start: bicubic`; the codes stay AMF's kernel modality)."""
-        out = self.dkenet(lr, depth)
-        if getattr(self.dkenet, "code_dim", 0):  # a code-predicting DKENet: already in the SR net's code
-            codes, kernels = out, self.sr.code.decode(out)
-        else:
-            codes, kernels = self.sr.code(out), out
+        codes = self.dkenet.as_codes(self.dkenet(lr, depth), self.sr.code)
         if self.settings.start == "bicubic":
             return bicubic_start(lr, self.config.scale), codes
-        return self.sr(lr, kernels).clamp(0, 1), codes
+        return self.sr(lr, self.sr.code.decode(codes)).clamp(0, 1), codes  # as SVKRPipeline.restore
 
     def load_data(self, rank: int, device: torch.device, start_step: int, model: nn.Module):
         cache, _ = load_real_use(self.config, self.settings, rank, start_step, self.sr.code)
