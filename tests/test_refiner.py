@@ -461,3 +461,20 @@ def test_texture_loss_compares_local_detail_energy_in_log_scale():
     assert float(texture_loss(checker(a), flat)) == pytest.approx(math.log(1 + 255 * a * 24 / 25), rel=1e-3)  # float32
     assert float(texture_loss(flat, checker(a))) == pytest.approx(float(texture_loss(checker(a), flat)), rel=1e-6)
     assert float(texture_loss(checker(2 * a), flat)) > float(texture_loss(checker(a), flat))
+    # excess only: the mesh on a flat target costs the same, missing detail costs nothing
+    assert float(texture_loss(checker(a), flat, excess_only=True)) == pytest.approx(
+        float(texture_loss(checker(a), flat)), rel=1e-6)
+    assert float(texture_loss(flat, checker(a), excess_only=True)) == 0.0
+
+
+def test_texture_side_is_validated(tmp_path):
+    from ssr.errors import ConfigError
+
+    config = {"stage": "refiner", "scale": 4, "seed": 1, "data": {"train_dirs": [str(tmp_path)]},
+              "refiner": {"texture": 1.0, "texture_side": "excess", "dof": 0.0, "val_dirs": [str(tmp_path)]},
+              "log": {"out_dir": str(tmp_path / "run")}}
+    path = tmp_path / "refiner.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert load_config(path).settings.texture_side == "excess"
+    with pytest.raises(ConfigError, match="refiner.texture_side must be one of both, excess, got 'above'"):
+        load_config(path, {"refiner.texture_side": "above"})

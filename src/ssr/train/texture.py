@@ -6,7 +6,9 @@ term compares, per position, HOW MUCH fine detail the output has with how much t
 each ripple lies (that is the diffusion and perceptual terms' job): the local rms of the high-pass luma
 (luma minus its 5x5 box blur, the same split as bench/flat_texture.py), over a 9x9 window, compared in
 log scale so that a 2/255 mesh on a 1/255 wall costs as much as a smeared 40/255 leaf on an 80/255 one.
-Invented texture on flat areas and wax on textured areas both cost.
+With `excess_only`, only detail ABOVE the HR's level costs (the mesh), not detail below it: matching
+the energy both ways (session 2026-11-24, 6th) made the mesh WORSE, because the HR photos' flat areas
+hold sensor grain (~1.5/255 rms) that a phase-blind term asks the refiner to invent.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ def local_energy(images: torch.Tensor) -> torch.Tensor:
     return (_box(high * high, 9) + 1e-12).sqrt()
 
 
-def texture_loss(images: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean |log(E(x) + floor) - log(E(hr) + floor)|, E = local_energy: 0 iff the energies agree."""
-    return (torch.log(local_energy(images) + FLOOR) - torch.log(local_energy(target) + FLOOR)).abs().mean()
+def texture_loss(images: torch.Tensor, target: torch.Tensor, excess_only: bool = False) -> torch.Tensor:
+    """Mean |log(E(x) + floor) - log(E(hr) + floor)|, E = local_energy: 0 iff the energies agree
+    (`excess_only`: the positive part only, 0 wherever the output has no more detail than the HR)."""
+    gap = torch.log(local_energy(images) + FLOOR) - torch.log(local_energy(target) + FLOOR)
+    return (gap.clamp_min(0) if excess_only else gap.abs()).mean()

@@ -16,7 +16,8 @@ log column):
   perceptual   ST-LPIPS (the stlpips-pytorch wheel's AlexNet + linear heads, ssr.models.stlpips)
                between the x0 estimate and the HR, on images average-pooled by `perceptual_pool`
   texture      the x0 image's local high-frequency energy matches the HR's, in log scale
-               (ssr.train.texture; against the mesh ST-LPIPS alone teaches on flat areas)
+               (ssr.train.texture; against the mesh ST-LPIPS alone teaches on flat areas);
+               `texture_side: excess` charges only detail above the HR's level
   adversarial  a small non-saturating GAN term: a spectral-normalised patch discriminator
                (ssr.models.discriminator, its own Adam, stepped by `update_auxiliary` after each
                generator step on the kept real/fake pair) scores the x0 image; its loss is the
@@ -46,6 +47,8 @@ from ssr.progress import progress
 from ssr.train.real_use_data import RealUseSettings, load_real_use
 from ssr.train.stages.base import StageDefaults
 from ssr.train.texture import texture_loss
+
+TEXTURE_SIDES = ("both", "excess")
 from ssr.weights import ROLE_OF_ARCHITECTURE, load_default, resolve
 
 
@@ -62,6 +65,7 @@ class RefinerSettings(RealUseSettings):
     perceptual_pool: int = 2
     perceptual_file: str | None = field(default=None, metadata={"path": True})  # default: the installed wheel
     texture: float = 0.0
+    texture_side: str = "both"  # both | excess (only detail above the HR's level costs)
     adversarial: float = 0.0
     disc_width: int = 32
     disc_lr: float = 1e-4
@@ -80,6 +84,9 @@ class RefinerSettings(RealUseSettings):
             raise ConfigError("config: refiner.dof > 0 needs refiner.depth_root")
         if self.start not in STARTS:
             raise ConfigError(f"config: refiner.start must be one of {', '.join(STARTS)}, got '{self.start}'")
+        if self.texture_side not in TEXTURE_SIDES:
+            raise ConfigError(f"config: refiner.texture_side must be one of {', '.join(TEXTURE_SIDES)}, "
+                              f"got '{self.texture_side}'")
         if self.disc_width < 1 or self.disc_lr <= 0:
             raise ConfigError("config: refiner.disc_width must be >= 1 and refiner.disc_lr > 0")
 
@@ -226,7 +233,7 @@ class RefinerStage(StageDefaults):
             terms["perceptual"] = s.perceptual * self.metric.distance(F.avg_pool2d(image.clamp(0, 1), pool),
                                                                       F.avg_pool2d(hr, pool)).mean()
         if s.texture > 0:
-            terms["texture"] = s.texture * texture_loss(image, hr)
+            terms["texture"] = s.texture * texture_loss(image, hr, excess_only=s.texture_side == "excess")
         if self.disc is not None:
             fake = image.clamp(0, 1)
             self.disc.requires_grad_(False)  # the generator's step must not write the discriminator's grads
