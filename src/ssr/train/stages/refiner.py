@@ -47,9 +47,9 @@ from ssr.progress import progress
 from ssr.train.real_use_data import RealUseSettings, load_real_use
 from ssr.train.stages.base import StageDefaults
 from ssr.train.texture import texture_loss
+from ssr.weights import ROLE_OF_ARCHITECTURE, load_default, resolve
 
 TEXTURE_SIDES = ("both", "excess")
-from ssr.weights import ROLE_OF_ARCHITECTURE, load_default, resolve
 
 
 @dataclass
