@@ -1,6 +1,7 @@
 """Real-use training pairs: seeded, fresh per seed, and the resize kind is exactly MATLAB's downscale."""
 
 import numpy as np
+import pytest
 import torch
 
 from util import smooth_image
@@ -46,3 +47,30 @@ def test_resize_pairs_are_matlab_downscales_with_the_bicubic_code():
     cache = _cache(4, {"resize": 1.0}, count=4)
     expected = resize_code(_code(), 4).half()
     assert torch.equal(cache.codes[:, :, 3, 5], expected.expand(4, -1))
+
+
+def _mean_luma_depth(lr: np.ndarray) -> np.ndarray:
+    """A stand-in depth estimator with a value we can recompute: each pixel's mean over the channels."""
+    return lr.mean(axis=2).astype(np.float16)
+
+
+def test_estimated_depth_share_replaces_depth_by_the_estimate_and_zero_changes_nothing():
+    images = [smooth_image(i, 120, 130) for i in range(3)]
+    settings = P.ProtocolSettings.for_scale(4).with_overrides({"grid": "2", "sigma_min": "0.2", "jpeg_min": "30"})
+    mix = {"sv": 0.5, "resize": 0.5}
+
+    def cache(share, estimator=None):
+        return build_coded_cache(images, [], 10, 4, 8, 3, _code(), mix, settings, 0.5, share, estimator)
+
+    plain, zero = _cache(3, mix, count=10), cache(0.0, _mean_luma_depth)
+    assert torch.equal(plain.lr, zero.lr) and torch.equal(plain.depth, zero.depth)  # share 0: bit-identical
+    every = cache(1.0, _mean_luma_depth)
+    lr = every.lr.float() / 255
+    # the estimator saw the quantised LR the network gets: depth = its channel mean, pair by pair
+    assert torch.allclose(every.depth[:, 0].float(), lr.mean(1).half().float(), atol=1e-3)
+    assert not torch.equal(every.depth, plain.depth)
+    half = cache(0.5, _mean_luma_depth)
+    replaced = [not torch.equal(half.depth[i], plain.depth[i]) for i in range(10)]
+    assert 1 <= sum(replaced) <= 9
+    with pytest.raises(ValueError, match="needs a depth_estimator"):
+        cache(0.5)

@@ -88,6 +88,10 @@ def test_unknown_and_mistyped_keys_are_errors(tmp_path):
         load_config(tiny_config(tmp_path, "f"), {"rrdb.dof_fraction": "[0.5]"})
     with pytest.raises(ConfigError, match="optim.lr must be >= 0"):
         load_config(tiny_config(tmp_path, "g"), {"optim.lr": -1})
+    with pytest.raises(ConfigError, match=r"ksr.estimated_depth must be in \[0, 1\], got 1.5"):
+        load_config(tiny_config(tmp_path, "h", "ksr"), {"ksr.estimated_depth": 1.5})
+    with pytest.raises(ConfigError, match="dkenet_code.val_depth must be one of flat, builtin, got 'gt'"):
+        load_config(tiny_config(tmp_path, "i", "dkenet_code"), {"dkenet_code.val_depth": "gt"})
 
 
 def test_coercion_reads_type_hints_structurally():
@@ -255,3 +259,24 @@ def test_ksr_stage_two_gives_a_fixed_share_of_pairs_the_estimators_codes(tmp_pat
     assert not torch.equal(blind, oracle)
     with pytest.raises(ConfigError, match="estimated_share > 0 needs ksr.estimator"):
         load_config(tiny_config(tmp_path, "mix2", "ksr"), {"ksr.estimated_share": 0.5})
+
+
+def test_dkenet_code_trains_and_validates_with_the_builtin_depth_estimate(tmp_path):
+    """estimated_depth: the cache's depth inputs come from the shipped DepthNet on each LR;
+    val_depth builtin: validation gives the estimator that same net's map of the validation LR."""
+    from ssr.depth import make_depth_estimator
+    from ssr.train.stages.dkenet_code import DKENetCodeStage
+
+    config = load_config(tiny_config(tmp_path, "est", "dkenet_code"),
+                         {"dkenet_code.estimated_depth": 1.0, "dkenet_code.val_depth": "builtin",
+                          "dkenet_code.dof": 0.0})
+    stage = DKENetCodeStage(config)
+    cache, val = stage.load_data(0, torch.device("cpu"), 0, stage.build_model())
+    depth = make_depth_estimator("builtin")
+    lr0 = cache.lr[0].permute(1, 2, 0).float().numpy() / 255
+    np.testing.assert_allclose(cache.depth[0, 0].float().numpy(), depth(lr0), atol=2e-3)  # float16 storage
+    item = val[0]
+    expected = depth(item.lr[0].permute(1, 2, 0).numpy())
+    np.testing.assert_allclose(stage.val_depth(item.lr)[0, 0].numpy(), expected, atol=1e-3)  # float16 too
+    assert float(np.ptp(expected)) > 0.05  # a real map, not the flat 0.5 of val_depth flat
+    assert train(config)["step"] == 3

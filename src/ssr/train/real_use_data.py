@@ -11,6 +11,12 @@ that users bring are often nearly clean, went through a photo editor's resize, o
            light noise (<= 2/255) and JPEG 60..95: "downscaled by an editor", the kernel being the
            resize kernel itself (`kernels.bicubic_resize_kernel`).
 
+Depth input: true depth on dof pairs, flat or an unrelated smooth map on the others; and, for a share
+`estimated_depth` of ALL pairs, what users get instead: the builtin DepthNet's estimate from the pair's
+degraded LR (issue 8, points 1-2: a kernel estimator trained only on true, flat or smooth random depth
+mistakes the object edges of an ESTIMATED map for blur changes; on clean Kodak24 photos the builtin
+depth cost the KSR set 0.44 dB against flat depth, docs/benchmarks.md).
+
 Each pair keeps its TRUE kernel field as the SR network's PCA code (code_dim per LR pixel, float16:
 a 48x48 pair costs 74 KB instead of 2 MB of explicit taps) plus the depth a kernel estimator would
 be given. A cache is rendered from a seed; the stage passes a new seed at every resume, so a long
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -31,6 +38,7 @@ from ssr.degradation import protocols as P
 from ssr.degradation.apply import kernel_offset
 from ssr.degradation.jpeg import jpeg_roundtrip
 from ssr.degradation.kernel_maps import covariance_to_kernels
+from ssr.errors import ConfigError
 from ssr.imresize import imresize
 from ssr.models.kernel_code import KernelCode
 from ssr.progress import progress
@@ -87,7 +95,13 @@ def _choose(rng: np.random.Generator, mix: dict[str, float]) -> str:
 @torch.no_grad()
 def build_coded_cache(images: list[np.ndarray], real_depth: list[tuple[np.ndarray, np.ndarray]], count: int,
                       scale: int, patch_lr: int, seed: int, code: KernelCode, mix: dict[str, float],
-                      settings: P.ProtocolSettings, second_order: float) -> CodedPairCache:
+                      settings: P.ProtocolSettings, second_order: float, estimated_depth: float = 0.0,
+                      depth_estimator: Callable[[np.ndarray], np.ndarray] | None = None) -> CodedPairCache:
+    """`count` seeded pairs; `estimated_depth` > 0 (with `depth_estimator`: LR (h, w, 3) -> depth (h, w))
+    replaces that share of the depth inputs by the estimate (the rng draws it only then, so caches of
+    configs without it stay bit-identical)."""
+    if estimated_depth > 0 and depth_estimator is None:
+        raise ValueError("estimated_depth > 0 needs a depth_estimator")
     rng = np.random.default_rng(seed)
     size = code.kernel_size
     bicubic = resize_code(code, scale).half()
@@ -110,6 +124,8 @@ def build_coded_cache(images: list[np.ndarray], real_depth: list[tuple[np.ndarra
                 pair_code = bicubic.view(-1, 1, 1).expand(-1, patch_lr, patch_lr)
             if mix.get("dof", 0) > 0 and rng.random() < 0.5:  # depth is a cue, not the law
                 depth = distractor_depth(rng, patch_lr)
+        if estimated_depth > 0 and rng.random() < estimated_depth:
+            depth = depth_estimator(lr)
         hrs.append(hwc_to_chw(to_uint8(hr)))
         lrs.append(hwc_to_chw(to_uint8(lr)))
         codes.append(pair_code.contiguous())
@@ -131,9 +147,15 @@ class RealUseSettings:
     sigma_min: float = 0.2  # sv blur from nearly clean ...
     jpeg_min: int = 30  # ... and JPEG down to this quality
     second_order: float = 0.2  # chance of a second degradation pass on sv pairs
+    estimated_depth: float = 0.0  # share of pairs whose depth input is the builtin DepthNet's estimate from the LR
     fresh_cache_on_resume: bool = True
     depth_root: str | None = field(default=None, metadata={"path": True})
     val_dirs: list[str] = field(default_factory=list, metadata={"path": True})
+
+    def check_real_use(self, stage: str) -> None:
+        """The checks every real-use stage shares (each stage's `check` calls it)."""
+        if not 0 <= self.estimated_depth <= 1:
+            raise ConfigError(f"config: {stage}.estimated_depth must be in [0, 1], got {self.estimated_depth}")
 
 
 def load_real_use(config, settings: RealUseSettings, rank: int, start_step: int, code: KernelCode):
@@ -145,8 +167,17 @@ def load_real_use(config, settings: RealUseSettings, rank: int, start_step: int,
     protocol = P.ProtocolSettings.for_scale(scale).with_overrides(
         {"grid": "2", "kernel_size": str(s.kernel_size), "sigma_min": str(s.sigma_min), "jpeg_min": str(s.jpeg_min)})
     cache = build_coded_cache(images, real, d.cache_size, scale, s.patch_lr, seed, code,
-                              dict(zip(KINDS, (s.sv, s.dof, s.resize))), protocol, s.second_order)
+                              dict(zip(KINDS, (s.sv, s.dof, s.resize))), protocol, s.second_order,
+                              s.estimated_depth, builtin_depth() if s.estimated_depth > 0 else None)
     return cache, real_use_val_set(config, settings) if rank == 0 else []
+
+
+def builtin_depth() -> Callable[[np.ndarray], np.ndarray]:
+    """The shipped builtin DepthNet as the pipeline runs it (the whole LR seen at the net's view size)."""
+    from ssr.depth import make_depth_estimator
+
+    estimator = make_depth_estimator("builtin")
+    return lambda lr: estimator(np.asarray(lr, np.float32)).astype(np.float16)
 
 
 def real_use_val_set(config, settings: RealUseSettings) -> list:

@@ -43,6 +43,7 @@ class KSRSettings(RealUseSettings):
     estimator: str | None = field(default=None, metadata={"path": True})
 
     def check(self) -> None:
+        self.check_real_use("ksr")
         if not 0 <= self.estimated_share <= 1:
             raise ConfigError("config: ksr.estimated_share must be in [0, 1]")
         if self.estimated_share > 0 and not self.estimator:

@@ -76,6 +76,7 @@ class RefinerSettings(RealUseSettings):
     start_dkenet: str | None = field(default=None, metadata={"path": True})
 
     def check(self) -> None:
+        self.check_real_use("refiner")
         if len(self.widths) != 2 or min(self.widths) < 4 or self.steps < 1 or self.kappa <= 0:
             raise ConfigError("config: refiner.widths is two widths >= 4, steps >= 1, kappa > 0")
         if min(self.diffusion, self.consistency, self.perceptual, self.texture, self.adversarial) < 0:
