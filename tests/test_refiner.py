@@ -478,3 +478,50 @@ def test_texture_side_is_validated(tmp_path):
     assert load_config(path).settings.texture_side == "excess"
     with pytest.raises(ConfigError, match="refiner.texture_side must be one of both, excess, got 'above'"):
         load_config(path, {"refiner.texture_side": "above"})
+
+
+def test_a_set_whose_refiner_starts_from_other_networks_runs_them_only_when_refining(tmp_path, monkeypatch):
+    """refiner_sr / refiner_dkenet: the set's plain SVKR runs its `sr` (here a KSRNet with its own
+    code), `--refine diffusion` runs the networks the refiner was trained on (the RRDB pair), and
+    registering a new refiner drops the old refiner's start entries."""
+    import json
+
+    from ssr.hashing import sha256_file
+    from ssr.methods import make_method
+    from ssr.models.dkenet import DKENet
+    from ssr.models.ksrnet import KSRNet
+    from ssr.models.registry import save_model
+    from ssr.models.rrdb import KernelConditionedRRDB
+    from ssr.train.stages.ksr import code_prior
+    from ssr.weights import add_run, manifest
+
+    folder = write_tiny_weights(tmp_path / "weights", with_refiner=True)
+    torch.manual_seed(1)
+    ksr = KSRNet(channels=8, blocks=1, code_dim=4)
+    ksr.code.fit(code_prior(21, 4, 0))
+    save_model(folder / "ksr.safetensors", "ssr.ksrnet", ksr, 4, {"channels": 8, "blocks": 1, "code_dim": 4})
+    save_model(folder / "dkcode.safetensors", "ssr.dkenet", DKENet(channels=8, depth_channels=4, code_dim=4), 4,
+               {"channels": 8, "depth_channels": 4, "code_dim": 4})
+    data = manifest(folder)
+    for entry in data["files"]:  # the RRDB pair becomes the refiner's start, the KSR pair the set's own
+        entry["role"] = {"rrdb": "refiner_sr", "dkenet": "refiner_dkenet"}.get(entry["role"], entry["role"])
+    data["files"] += [{"file": f, "role": r, "scale": 4, "sha256": sha256_file(folder / f)}
+                      for f, r in (("ksr.safetensors", "sr"), ("dkcode.safetensors", "dkenet"))]
+    (folder / "manifest.json").write_text(json.dumps(data))
+    monkeypatch.setenv("SSR_WEIGHTS", str(folder))
+
+    plain, refined = make_method("ssr"), make_method("ssr-refine")
+    assert isinstance(plain.pipeline.rrdb, KSRNet) and plain.pipeline.dkenet.code_dim == 4
+    assert isinstance(refined.pipeline.rrdb, KernelConditionedRRDB) and refined.pipeline.dkenet.code_dim == 0
+    lr = smooth_image(2, 20, 24)
+    assert refined.upscale(lr, 4).image.shape == plain.upscale(lr, 4).image.shape == (80, 96, 3)
+
+    run = tmp_path / "refiner_run"  # a refiner trained on this set's own sr/dkenet replaces both start entries
+    run.mkdir()
+    (run / "model.safetensors").write_bytes((folder / "refiner.safetensors").read_bytes())
+    add_run(run, folder)
+    roles = sorted(e["role"] for e in manifest(folder)["files"])
+    assert roles == ["dkenet", "refiner", "sr"]
+    assert not (folder / "rrdb.safetensors").exists()  # (this refiner now fails its code check: as it should)
+    with pytest.raises(Exception, match="another SR network's kernel code"):
+        make_method("ssr-refine")

@@ -1,7 +1,10 @@
 """Weight sets: the shipped defaults (package data) and the user's own, found and checksum-verified.
 
 A weight set is a folder with `manifest.json` listing every file with its role (dkenet, sr, depth, refiner),
-scale and SHA-256; a missing or altered file is a one-line error, never a silent fallback.
+scale and SHA-256; a missing or altered file is a one-line error, never a silent fallback. Two more
+roles, `refiner_sr` / `refiner_dkenet`, name the SVKR networks a set's refiner was trained to start
+from when they are not the set's own `sr` / `dkenet` (the refiner learnt to correct THOSE outputs, in
+THAT network's kernel-code space): `--refine diffusion` then runs them, plain SVKR runs `sr` / `dkenet`.
 
 * the shipped set: `ssr/assets/weights/` inside the installed package (wheel or checkout);
 * `SSR_WEIGHTS=DIR` replaces the shipped set (tests, custom installs);
@@ -23,11 +26,14 @@ from ssr.hashing import sha256_file, write_json
 from ssr.models.registry import ModelDescriptor, load_model
 from ssr.paths import PACKAGE_DIR
 
-ROLES = ("dkenet", "sr", "depth", "refiner")
+ROLES = ("dkenet", "sr", "depth", "refiner", "refiner_sr", "refiner_dkenet")
 #: The role a trained architecture fills in a set ("rrdb" is the older name of the SR role).
 ROLE_OF_ARCHITECTURE = {"ssr.dkenet": "dkenet", "ssr.rrdb": "sr", "ssr.ksrnet": "sr", "ssr.depthnet": "depth",
                         "ssr.refiner": "refiner"}
-_ROLE_ALIASES = {"sr": ("sr", "rrdb"), "dkenet": ("dkenet",), "depth": ("depth",), "refiner": ("refiner",)}
+_ROLE_ALIASES = {"sr": ("sr", "rrdb"), "dkenet": ("dkenet",), "depth": ("depth",), "refiner": ("refiner",),
+                 "refiner_sr": ("refiner_sr",), "refiner_dkenet": ("refiner_dkenet",)}
+#: The role whose networks give the refiner its start point, for each SVKR role.
+REFINER_START = {"sr": "refiner_sr", "dkenet": "refiner_dkenet"}
 _ENTRY_KEYS = {"file": str, "role": str, "scale": int, "sha256": str}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -95,6 +101,13 @@ def load_default(role: str, scale: int, folder: Path | None = None) -> ModelDesc
     return load_model(folder / entries[0]["file"], expected_sha256=entries[0]["sha256"])
 
 
+def refiner_start(role: str, scale: int, folder: Path | None = None) -> ModelDescriptor:
+    """The `sr` or `dkenet` network the set's refiner starts from: its `refiner_*` entry when the set has
+    one for `scale`, else the set's own `role` network."""
+    start = REFINER_START[role]
+    return load_default(start if has_role(start, folder, scale) else role, scale, folder)
+
+
 def available(folder: Path | None = None) -> list[str]:
     """One line per manifest entry, with its checksum verified (`ssr info`)."""
     folder = folder or shipped_dir()
@@ -142,7 +155,10 @@ def add_run(run_dir: Path, target: Path, base: Path | None = None, name: str | N
              "step": int((descriptor.metadata or {}).get("step", 0)), "val": (descriptor.metadata or {}).get("val"),
              "sha256": sha256_file(target / file_name), "source": str(run_dir.resolve()),
              "config": json.loads(config_path.read_text()) if config_path.is_file() else None}
-    replaced = [e for e in data["files"] if e["role"] in _ROLE_ALIASES[role] and int(e["scale"]) == scale]
+    # a new refiner was trained on its stage's start networks (by default the set's sr/dkenet), so the
+    # old refiner's own start entries go with it; a mismatch left is caught by the refiner's code check
+    roles = (*_ROLE_ALIASES[role], *REFINER_START.values()) if role == "refiner" else _ROLE_ALIASES[role]
+    replaced = [e for e in data["files"] if e["role"] in roles and int(e["scale"]) == scale]
     for old in replaced:
         if old["file"] != file_name:
             (target / old["file"]).unlink(missing_ok=True)

@@ -22,7 +22,7 @@ from ssr.imresize import resize_float
 from ssr.methods.base import UpscaleResult
 from ssr.options import SVKROptions
 from ssr.pipeline import SVKRPipeline, _quantise
-from ssr.weights import has_role, load_default, resolve
+from ssr.weights import has_role, load_default, refiner_start, resolve
 
 
 def default_depth_spec(folder=None) -> str:
@@ -33,7 +33,10 @@ def default_depth_spec(folder=None) -> str:
 class SVKRMethod:
     def __init__(self, name: str, scale: int, options: SVKROptions, keep_rounds: bool = False) -> None:
         folder = resolve(options.weights)
-        dkenet, rrdb = load_default("dkenet", scale, folder), load_default("sr", scale, folder)
+        if options.refine == "diffusion":  # the SVKR networks the refiner was trained on (ssr.weights)
+            dkenet, rrdb = refiner_start("dkenet", scale, folder), refiner_start("sr", scale, folder)
+        else:
+            dkenet, rrdb = load_default("dkenet", scale, folder), load_default("sr", scale, folder)
         depth_spec = options.depth or default_depth_spec(folder)
         depth = make_depth_estimator("none" if depth_spec == "gt" else depth_spec, weights=folder)
         self.name, self.scale, self.options = name, scale, options

@@ -47,7 +47,7 @@ from ssr.progress import progress
 from ssr.train.real_use_data import RealUseSettings, load_real_use
 from ssr.train.stages.base import StageDefaults
 from ssr.train.texture import texture_loss
-from ssr.weights import ROLE_OF_ARCHITECTURE, load_default, resolve
+from ssr.weights import ROLE_OF_ARCHITECTURE, refiner_start, resolve
 
 TEXTURE_SIDES = ("both", "excess")
 
@@ -154,8 +154,8 @@ class RefinerStage(StageDefaults):
                               f"the SR network reads {self.sr.code.dim}")
 
     def _start_model(self, path: str | None, role: str, folder) -> nn.Module:
-        if path is None:
-            return load_default(role, self.config.scale, folder).model.eval()
+        if path is None:  # the set's refiner start networks (its own sr/dkenet unless it names others)
+            return refiner_start(role, self.config.scale, folder).model.eval()
         found = load_model(Path(path))
         if ROLE_OF_ARCHITECTURE.get(found.architecture) != role:
             raise ConfigError(f"config: refiner.start_{role} {path} holds a {found.architecture} network, not {role}")
