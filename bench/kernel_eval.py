@@ -3,7 +3,11 @@ spatially invariant baselines: the image's MEAN TRUE kernel at every pixel (an o
 truth) and the mean kernel of the training prior (blind, like DKENet).
 
     .venv/bin/ssr degrade --protocol sv --scale 4 --seed 0 ../shared/data/val/B100 runs/b100_sv
-    .venv/bin/python bench/kernel_eval.py runs/b100_sv [--depth gt|none] [--weights DKENET.safetensors]
+    .venv/bin/python bench/kernel_eval.py runs/b100_sv [--depth gt|none|builtin] [--weights DKENET.safetensors | SET]
+
+--weights takes a DKENet file or a weight set (name or folder, as `ssr --weights`); a DKENet that
+predicts kernel CODES (the KSR sets) is scored on its codes decoded by the set's SR network, clipped at
+0 and normalised to sum 1, as its training validation does.
 
 Kernel PSNR = 10 log10(1 / MSE) over all pixels and taps (ssr.metrics.kernel_error). dof sets carry
 their ground-truth depth, which DKENet receives with --depth gt (default); sv sets have none.
@@ -24,7 +28,7 @@ from ssr.depth import make_depth_estimator
 from ssr.io import read_image
 from ssr.metrics.kernel_error import kernel_errors
 from ssr.models.registry import load_model
-from ssr.weights import load_default
+from ssr.weights import load_default, resolve
 
 
 def main() -> None:
@@ -34,13 +38,16 @@ def main() -> None:
                         help="gt (the set's true depth where it has one, else flat), none (flat), or a depth "
                              "backend estimated from the LR image as users get it (builtin, hf:DIR, ...)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--weights", type=Path, help="a DKENet .safetensors instead of the shipped default")
+    parser.add_argument("--weights", help="a DKENet .safetensors, or a weight set, instead of the shipped default")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     manifest = json.loads((args.set_dir / "manifest.json").read_text())
     scale = manifest["scale"]
-    dkenet = (load_model(args.weights) if args.weights else load_default("dkenet", scale)).model
-    prior_mean = load_default("sr", scale).model.code.mean  # mean kernel of the training prior
+    folder = None if args.weights is None or args.weights.endswith(".safetensors") else resolve(args.weights)
+    dkenet = (load_model(Path(args.weights)) if args.weights and folder is None
+              else load_default("dkenet", scale, folder)).model
+    code = load_default("sr", scale, folder).model.code
+    prior_mean = code.mean  # mean kernel of the training prior
     estimator = None if args.depth in ("gt", "none") else make_depth_estimator(args.depth)
     rows = []
     for entry in manifest["images"]:
@@ -56,7 +63,11 @@ def main() -> None:
         else:
             depth = torch.full_like(lr_t[:, :1], FLAT_DEPTH)
         with torch.no_grad():
-            estimate = dkenet(lr_t, depth)[0]
+            estimate = dkenet(lr_t, depth)
+            if getattr(dkenet, "code_dim", 0):  # codes -> taps, as stage dkenet_code validates
+                estimate = code.decode(estimate).clamp_min(0)
+                estimate = estimate / estimate.sum(1, keepdim=True).clamp_min(1e-12)
+            estimate = estimate[0]
         mean_kernel = true.mean(dim=(1, 2), keepdim=True).expand_as(true)
         prior = prior_mean.view(-1, 1, 1).expand_as(true)
         rows.append([kernel_errors(k.numpy(), true.numpy())["kernel_psnr"] for k in (estimate, mean_kernel, prior)])
