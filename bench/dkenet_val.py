@@ -37,8 +37,7 @@ def main() -> None:
             for item in items:
                 out = net(item.lr, torch.full_like(item.lr[:, :1], FLAT_DEPTH))
                 if getattr(net, "code_dim", 0):
-                    out = code.decode(out).clamp_min(0)
-                    out = out / out.sum(1, keepdim=True).clamp_min(1e-12)
+                    out = code.decode_kernels(out)
                 scores.append(kernel_errors(out.numpy(), item.kernels.numpy())["kernel_psnr"])
         print(f"| {name} | {np.mean(scores):.2f} |")
 

@@ -65,8 +65,7 @@ def main() -> None:
         with torch.no_grad():
             estimate = dkenet(lr_t, depth)
             if getattr(dkenet, "code_dim", 0):  # codes -> taps, as stage dkenet_code validates
-                estimate = code.decode(estimate).clamp_min(0)
-                estimate = estimate / estimate.sum(1, keepdim=True).clamp_min(1e-12)
+                estimate = code.decode_kernels(estimate)
             estimate = estimate[0]
         mean_kernel = true.mean(dim=(1, 2), keepdim=True).expand_as(true)
         prior = prior_mean.view(-1, 1, 1).expand_as(true)

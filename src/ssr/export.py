@@ -46,9 +46,7 @@ class SRFromCodes(nn.Module):
         self.sr = sr
 
     def forward(self, lr: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
-        if hasattr(self.sr, "forward_codes"):
-            return self.sr.forward_codes(lr, codes)
-        return self.sr(lr, self.sr.code.decode(codes))
+        return self.sr.forward_codes(lr, codes)
 
 
 def modules(scale: int, weights: str | None = None) -> tuple[dict[str, tuple[nn.Module, tuple, list, list]], dict]:

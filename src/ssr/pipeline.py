@@ -187,10 +187,7 @@ class SVKRPipeline:
             lr_t = self._tensor(hwc_to_chw(lr[top:top + th, left:left + tw]))[None]
             c_t = self._tensor(codes[:, top:top + th, left:left + tw])[None]
             with self._autocast():
-                if hasattr(self.rrdb, "forward_codes"):  # KSRNet reads codes: no k*k taps per pixel
-                    sr = self.rrdb.forward_codes(lr_t, c_t)
-                else:
-                    sr = self.rrdb(lr_t, self.rrdb.code.decode(c_t))
+                sr = self.rrdb.forward_codes(lr_t, c_t)  # codes, not k*k taps per pixel
             sr = sr.float()[0].clamp(0, 1).cpu().numpy()
             if self.options.strength < 1:  # blend toward plain bicubic (per tile: the context covers its support)
                 base = np.clip(imresize(lr[top:top + th, left:left + tw], scale=self.scale), 0, 1).transpose(2, 0, 1)

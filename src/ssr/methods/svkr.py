@@ -33,10 +33,9 @@ def default_depth_spec(folder=None) -> str:
 class SVKRMethod:
     def __init__(self, name: str, scale: int, options: SVKROptions, keep_rounds: bool = False) -> None:
         folder = resolve(options.weights)
-        if options.refine == "diffusion":  # the SVKR networks the refiner was trained on (ssr.weights)
-            dkenet, rrdb = refiner_start("dkenet", scale, folder), refiner_start("sr", scale, folder)
-        else:
-            dkenet, rrdb = load_default("dkenet", scale, folder), load_default("sr", scale, folder)
+        # refining: the SVKR networks the refiner was trained on (ssr.weights.refiner_start)
+        load = refiner_start if options.refine == "diffusion" else load_default
+        dkenet, rrdb = load("dkenet", scale, folder), load("sr", scale, folder)
         depth_spec = options.depth or default_depth_spec(folder)
         depth = make_depth_estimator("none" if depth_spec == "gt" else depth_spec, weights=folder)
         self.name, self.scale, self.options = name, scale, options

@@ -74,3 +74,9 @@ class KernelCode(nn.Module):
         b, _, h, w = codes.shape
         flat = codes.permute(0, 2, 3, 1).reshape(-1, self.dim) * self.scale
         return (flat @ self.basis.T + self.mean).view(b, h, w, -1).permute(0, 3, 1, 2)
+
+    def decode_kernels(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes -> valid blur kernels: decoded taps clipped at 0 and normalised to sum 1 (a projected
+        kernel can dip below 0; kernel PSNR and the SCM need real kernels)."""
+        taps = self.decode(codes).clamp_min(0)
+        return taps / taps.sum(1, keepdim=True).clamp_min(1e-12)

@@ -55,7 +55,10 @@ class KernelConditionedRRDB(nn.Module):
         self.tail = nn.Conv2d(channels, 3, 3, padding=1)
 
     def forward(self, lr: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
-        code = self.code(kernels)
+        return self.forward_codes(lr, self.code(kernels))
+
+    def forward_codes(self, lr: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        """SR from the kernel field's PCA code (what the SVKR pipeline carries: no k*k taps per pixel)."""
         x = self.head(lr)
         features = x
         for sft, block in zip(self.sfts, self.blocks):

@@ -88,7 +88,6 @@ class DKENetCodeStage(StageDefaults):
         scores = []
         for item in val_set:
             codes = model(item.lr, self.val_depth(item.lr))
-            kernels = self.code.decode(codes).clamp_min(0)
-            kernels = kernels / kernels.sum(1, keepdim=True).clamp_min(1e-12)
+            kernels = self.code.decode_kernels(codes)
             scores.append(kernel_errors(kernels.numpy(), item.kernels.numpy())["kernel_psnr"])
         return float(np.mean(scores))

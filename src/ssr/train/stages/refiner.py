@@ -172,8 +172,7 @@ class RefinerStage(StageDefaults):
 
     def true_taps(self, codes: torch.Tensor) -> torch.Tensor:
         """A pair's true kernel taps from its code: non-negative, each summing to 1 (an SCM kernel)."""
-        taps = self.sr.code.decode(codes).clamp_min(0)
-        return taps / taps.sum(1, keepdim=True)
+        return self.sr.code.decode_kernels(codes)
 
     @torch.no_grad()
     def start_point(self, lr: torch.Tensor, depth: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
